@@ -1,0 +1,76 @@
+"""Figures for the pages, drawn from code.
+
+Each module here defines functions ``fig_<name>(lang: str) -> matplotlib.figure.Figure``;
+``lang`` is ``"zh"`` or ``"en"`` and chooses the words on the figure. ``write_all`` (called
+by ``hooks/generated.py`` at every build) saves each as
+``docs/assets/figures/<module>_<name>_<lang>.svg``; a page shows it with
+``![alt text](assets/figures/<module>_<name>_zh.svg)`` (``_en`` on the English twin).
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import pkgutil
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+__all__ = ["LANGS", "STYLE", "figure_functions", "render_svg", "write_all", "t"]
+
+LANGS = ("zh", "en")
+
+# Text stays text in the SVG (the reader's browser draws it with its own fonts, CJK
+# included); the hash salt and the missing date make the bytes reproducible.
+STYLE = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "conv-atlas",
+    "font.family": "sans-serif",
+    "font.sans-serif": ["WenQuanYi Micro Hei", "Noto Sans CJK SC", "DejaVu Sans"],
+    "font.size": 11,
+    "axes.unicode_minus": False,
+    "figure.dpi": 100,
+}
+
+
+def t(lang: str, zh: str, en: str) -> str:
+    """Pick the words for ``lang``."""
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
+    return zh if lang == "zh" else en
+
+
+def figure_functions():
+    """Yield ``(module_name, figure_name, function)`` for every figure in this package."""
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for attr in sorted(dir(module)):
+            if attr.startswith("fig_") and callable(getattr(module, attr)):
+                yield info.name, attr[len("fig_"):], getattr(module, attr)
+
+
+def render_svg(function, lang: str) -> bytes:
+    with plt.rc_context(STYLE):
+        fig = function(lang)
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+        plt.close(fig)
+    return buffer.getvalue().encode()
+
+
+def write_all(docs_dir: str) -> list[Path]:
+    """Write every figure in both languages; return the paths (unchanged files untouched)."""
+    out_dir = Path(docs_dir) / "assets" / "figures"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for module, name, function in figure_functions():
+        for lang in LANGS:
+            path = out_dir / f"{module}_{name}_{lang}.svg"
+            svg = render_svg(function, lang)
+            if not path.exists() or path.read_bytes() != svg:
+                path.write_bytes(svg)
+            written.append(path)
+    return written
