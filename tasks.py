@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Two commands for a fresh machine (only Python 3.11 needed):
+
+    python3 tasks.py serve   # install into .venv, then serve the site on http://127.0.0.1:8000/
+    python3 tasks.py test    # install into .venv, then run every test (extra args go to pytest)
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PYTHON = VENV / "bin" / "python"
+STAMP = VENV / ".requirements-sha256"
+
+
+def install() -> None:
+    """Create .venv and install requirements.txt, unless it is already installed as it is."""
+    wanted = hashlib.sha256((ROOT / "requirements.txt").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if not PYTHON.exists():
+        print("Creating .venv …", flush=True)
+        venv.create(VENV, with_pip=True)
+    print("Installing requirements.txt into .venv (about 2 minutes the first time) …", flush=True)
+    subprocess.run([PYTHON, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    "-r", ROOT / "requirements.txt"], check=True)
+    STAMP.write_text(wanted)
+
+
+def main() -> int:
+    command, args = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    if command == "serve":
+        install()
+        print("Serving Conv Atlas on http://127.0.0.1:8000/ (English: http://127.0.0.1:8000/en/)",
+              flush=True)
+        return subprocess.call([PYTHON, "-m", "mkdocs", "serve", "-a", "127.0.0.1:8000", *args],
+                               cwd=ROOT, env=env)
+    if command == "test":
+        install()
+        return subprocess.call([PYTHON, "-m", "pytest", *args], cwd=ROOT, env=env)
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
