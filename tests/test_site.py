@@ -181,3 +181,12 @@ def test_every_python_fence_is_collected():
             f"{rel}: {len(runnable)} runnable python fences, {counts.get(rel, 0)} collected "
             "(a fence inside a tab, admonition or comment is not run: move it to the top level "
             "or mark it {.python notest})")
+
+
+def test_notebook_pages_offer_their_notebook_for_download(site_dir):
+    for nb in (p for p in zh_pages() if p.suffix == ".ipynb"):
+        rel = nb.relative_to(DOCS).with_suffix("").as_posix()
+        for prefix, name in (("", nb.name), ("en/", twin(nb).name)):
+            html = (site_dir / prefix / rel / "index.html").read_text()
+            assert f'<a href="{name}" download' in html, rel
+            assert (site_dir / prefix / rel / name).exists(), rel
