@@ -190,3 +190,13 @@ def test_notebook_pages_offer_their_notebook_for_download(site_dir):
             html = (site_dir / prefix / rel / "index.html").read_text()
             assert f'<a href="{name}" download' in html, rel
             assert (site_dir / prefix / rel / name).exists(), rel
+
+
+def test_every_heading_has_an_id_its_toc_link_finds(site_dir):
+    """mkdocs-jupyter leaves Chinese notebook headings with id="" (fixed in hooks/notebooks.py)."""
+    for html in built_pages(site_dir):
+        text = html.read_text()
+        assert not re.search(r'<h[1-6] id=""', text), html
+        ids = set(re.findall(r'\bid="([^"]+)"', text))
+        for anchor in re.findall(r'<a href="#([^"]+)" class="md-nav__link"', text):
+            assert anchor in ids, f"{html}: TOC link #{anchor} has no target"
