@@ -38,13 +38,14 @@ def execute(path: Path) -> tuple[nbformat.NotebookNode, float]:
 def _clean(nb: nbformat.NotebookNode) -> None:
     """Drop what changes on every run and says nothing: execution metadata and counts."""
     nb.metadata.pop("widgets", None)
-    for i, cell in enumerate(nb.cells, start=1):
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    for cell in nb.cells:
         cell.metadata.pop("execution", None)
-        if cell.cell_type == "code":
-            cell.execution_count = i
-            for out in cell.outputs:
-                if "execution_count" in out:
-                    out["execution_count"] = i
+    for i, cell in enumerate(code_cells, start=1):
+        cell.execution_count = i
+        for out in cell.outputs:
+            if "execution_count" in out:
+                out["execution_count"] = i
 
 
 def main(paths: list[str]) -> None:
