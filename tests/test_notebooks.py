@@ -20,7 +20,11 @@ def text_outputs(cell) -> list[str]:
     texts = []
     for out in cell.get("outputs", []):
         if out["output_type"] == "stream":
-            texts.append(out["text"])
+            # the kernel may flush one print loop as one chunk or several: compare the whole
+            if texts and texts[-1].startswith(f"{out['name']}:"):
+                texts[-1] += out["text"]
+            else:
+                texts.append(f"{out['name']}:" + out["text"])
         elif out["output_type"] in ("execute_result", "display_data"):
             texts.append(out["data"].get("text/plain", "") if "image/png" not in out["data"]
                          and "image/svg+xml" not in out["data"] else "<figure>")
