@@ -33,3 +33,14 @@ def site_dir(tmp_path_factory) -> Path:
         pytest.fail(f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}")
     (out / ".build-log").write_text(result.stdout + result.stderr)
     return out
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print each notebook's execution time (issue: every notebook runs in < 30 s on CPU)."""
+    rows = [(r.nodeid.split("[")[-1].rstrip("]"), dict(r.user_properties)["notebook_seconds"])
+            for r in terminalreporter.stats.get("passed", [])
+            if r.when == "call" and "notebook_seconds" in dict(r.user_properties)]
+    if rows:
+        terminalreporter.section("notebook execution times (fresh kernel, CPU)")
+        for name, seconds in sorted(rows):
+            terminalreporter.write_line(f"{seconds:6.1f} s  {name}")
