@@ -59,19 +59,19 @@ def fig_matrix(lang: str):
     labels = [[_w(int(v) - 1, k) if v else "" for v in row] for row in C.tolist()]
     colors = [[ORANGE if v else "white" for v in row] for row in C.tolist()]
     fig, ax = plt.subplots(figsize=(0.5 * cols + 1.0, 0.5 * rows + 1.0))
-    _grid(ax, labels, colors, fontsize=8.5)
+    _grid(ax, labels, colors, fontsize=10)
     for c in range(cols):
-        ax.text(c + 0.5, rows + 0.3, _sub("x", c), ha="center", fontsize=9)
+        ax.text(c + 0.5, rows + 0.3, _sub("x", c), ha="center", fontsize=10.5)
     for r in range(rows):
         ax.text(-0.2, rows - 0.5 - r, _sub("y", r), ha="right", va="center",
-                fontsize=9)
+                fontsize=10.5)
     ax.set_xlim(-1.0, cols + 0.1)
     ax.set_ylim(-0.1, rows + 0.9)
     out = conv_output_size(size, k)
     ax.set_title(t(lang, f"C：{size}×{size} 输入、{k}×{k} 核、{out}×{out} 输出 → "
                          f"{rows}×{cols} 矩阵，{int((C != 0).sum())} 个非零元素",
                    f"C: {size}×{size} input, {k}×{k} kernel, {out}×{out} output → "
-                   f"{rows}×{cols} matrix, {int((C != 0).sum())} non-zeros"), fontsize=11)
+                   f"{rows}×{cols} matrix, {int((C != 0).sum())} non-zeros"), fontsize=12)
     return fig
 
 
@@ -80,18 +80,18 @@ def fig_scatter(lang: str):
     size, k = TINY
     C = tiny_matrix()
     n_out = C.shape[0]
-    fig, axes = plt.subplots(1, n_out + 1, figsize=(2.1 * (n_out + 1), 2.6))
+    fig, axes = plt.subplots(1, n_out + 1, figsize=(2.2 * (n_out + 1), 2.7))
     for j, ax in enumerate(axes[:n_out]):
         column = C.T[:, j].view(size, size).tolist()  # (16,) -> (4, 4): input layout
         _grid(ax, [[_w(int(v) - 1, k) if v else "" for v in row] for row in column],
-              [[ORANGE if v else "white" for v in row] for row in column], fontsize=8)
+              [[ORANGE if v else "white" for v in row] for row in column], fontsize=10.5)
         ax.set_title(t(lang, f"$C^\\top$ 第 {j} 列：{_sub('y', j)} 的去处",
-                       f"column {j} of $C^\\top$: where {_sub('y', j)} goes"), fontsize=9)
+                       f"column {j} of $C^\\top$: where {_sub('y', j)} goes"), fontsize=10.5)
     counts = (C.T != 0).double().sum(dim=1).view(size, size)  # (16,) -> (4, 4)
     cmap = ListedColormap(["white", "#fde0c5", "#f9b98a", ORANGE])
     _grid(axes[-1], [[str(int(v)) for v in row] for row in counts.tolist()],
-          [[cmap(int(v) / 4) for v in row] for row in counts.tolist()], fontsize=10)
-    axes[-1].set_title(t(lang, "每个输入位置收到几份", "copies per input pixel"), fontsize=9)
+          [[cmap(int(v) / 4) for v in row] for row in counts.tolist()], fontsize=12)
+    axes[-1].set_title(t(lang, "每个位置收到几份", "copies per pixel"), fontsize=10.5)
     fig.tight_layout()
     return fig
 
@@ -165,7 +165,7 @@ def checkerboard_maps() -> list[tuple[torch.Tensor, torch.Tensor]]:
 def fig_checkerboard(lang: str):
     """Row 1: 1-D overlap counts; row 2: 2-D counts (ones kernel on ones input)."""
     maps = checkerboard_maps()
-    fig, axes = plt.subplots(2, 3, figsize=(10.5, 6.6), gridspec_kw={"height_ratios": [1, 2.6]})
+    fig, axes = plt.subplots(2, 3, figsize=(7.4, 5.0), gridspec_kw={"height_ratios": [1, 2.4]})
     top_max = max(int(m.max()) for m, _ in maps)   # shared y axis for the 1-D bars
     for col, ((label, kind, size, k, s, p, op), (c1, c2)) in enumerate(zip(CHECKERBOARD, maps)):
         title = (t(lang, f"转置卷积 {label}", f"transposed conv {label}") if kind == "transposed"
@@ -173,7 +173,7 @@ def fig_checkerboard(lang: str):
         top, bottom = axes[0, col], axes[1, col]
         top.bar(range(len(c1)), c1.tolist(), color=ORANGE if kind == "transposed" else BLUE,
                 edgecolor="#555", lw=0.5)
-        top.set_title(title, fontsize=10.5)
+        top.set_title(title, fontsize=10)
         top.set_xticks([])
         top.set_ylim(0, top_max + 0.5)
         top.set_yticks(range(0, top_max + 1))
@@ -185,7 +185,7 @@ def fig_checkerboard(lang: str):
                       vmin=0, vmax=vmax)
         for r, row in enumerate(c2.tolist()):
             for c, v in enumerate(row):
-                bottom.text(c, r, str(v), ha="center", va="center", fontsize=6.5,
+                bottom.text(c, r, str(v), ha="center", va="center", fontsize=7.5,
                             color="white" if v > 0.6 * vmax else "#222")
         bottom.set_xticks([])
         bottom.set_yticks([])
