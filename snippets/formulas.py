@@ -162,9 +162,18 @@ def conv_transpose_output_padding_range(
 
     >>> conv_transpose_output_padding_range(4, 3, stride=2, padding=1)
     [7, 8]
+    >>> conv_transpose_output_padding_range(1, 1, stride=3, padding=1)   # 0 and -1 are no sizes
+    [1]
     """
-    lo = conv_transpose_output_size(size, kernel_size, stride, padding, 0, dilation)
-    return [lo + p for p in range(stride)]
+    _positive("size", size)
+    _positive("stride", stride)
+    _non_negative("padding", padding)
+    lo = (size - 1) * stride - 2 * padding + effective_kernel_size(kernel_size, dilation)
+    sizes = [lo + p for p in range(stride) if lo + p >= 1]
+    if not sizes:
+        raise ValueError(f"padding {padding} is too large: no input size gives a conv output "
+                         f"of size {size}")
+    return sizes
 
 
 # --- parameters and multiply-adds ---------------------------------------------------------

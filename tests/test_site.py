@@ -200,3 +200,10 @@ def test_every_heading_has_an_id_its_toc_link_finds(site_dir):
         ids = set(re.findall(r'\bid="([^"]+)"', text))
         for anchor in re.findall(r'<a href="#([^"]+)" class="md-nav__link"', text):
             assert anchor in ids, f"{html}: TOC link #{anchor} has no target"
+
+
+def test_pages_link_within_the_site_not_to_its_published_copy():
+    """Readers of a local or offline copy must stay in it: no links to site_url."""
+    for path in DOCS.rglob("*"):
+        if path.suffix in (".md", ".ipynb"):
+            assert "conv-atlas.github.io" not in path.read_text(), path

@@ -36,13 +36,23 @@ def execute(path: Path) -> tuple[nbformat.NotebookNode, float]:
 
 
 def _clean(nb: nbformat.NotebookNode) -> None:
-    """Drop what changes on every run and says nothing: execution metadata and counts."""
+    """Drop what changes on every run and says nothing: execution metadata and counts; join
+    the chunks the kernel split a cell's prints into (their boundaries depend on timing)."""
     nb.metadata.pop("widgets", None)
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
     for i, cell in enumerate(code_cells, start=1):
         cell.execution_count = i
+        outputs = []
+        for out in cell.outputs:
+            if (out["output_type"] == "stream" and outputs
+                    and outputs[-1]["output_type"] == "stream"
+                    and outputs[-1]["name"] == out["name"]):
+                outputs[-1]["text"] += out["text"]
+            else:
+                outputs.append(out)
+        cell.outputs = outputs
         for out in cell.outputs:
             if "execution_count" in out:
                 out["execution_count"] = i
