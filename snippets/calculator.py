@@ -36,7 +36,7 @@ from snippets.formulas import (
     separable_params,
 )
 
-__all__ = ["CALCULATOR_KINDS", "CalculatorInputs", "Layer", "calculator_rows", "cost_ratios"]
+__all__ = ["CALCULATOR_KINDS", "CalculatorInputs", "LayerCost", "calculator_rows", "cost_ratios"]
 
 CALCULATOR_KINDS = ("standard", "separable", "grouped", "dilated", "transposed", "dynamic")
 
@@ -62,7 +62,7 @@ class CalculatorInputs:
 
 
 @dataclass(frozen=True)
-class Layer:
+class LayerCost:
     """One row of results: output shape ``(B, C_out, H_out, W_out)``, parameters, multiply-adds."""
 
     shape: tuple[int, int, int, int]
@@ -71,24 +71,24 @@ class Layer:
 
 
 # --8<-- [start:rows]
-def _standard(c: CalculatorInputs, groups: int = 1, dilation: int = 1) -> Layer:
+def _standard(c: CalculatorInputs, groups: int = 1, dilation: int = 1) -> LayerCost:
     ho = conv_output_size(c.height, c.kernel_size, c.stride, c.padding, dilation)
     wo = conv_output_size(c.width, c.kernel_size, c.stride, c.padding, dilation)
     params = conv2d_params(c.in_channels, c.out_channels, c.kernel_size, groups, c.bias)
     macs = conv2d_macs(c.in_channels, c.out_channels, c.kernel_size, (ho, wo), groups, c.batch)
-    return Layer((c.batch, c.out_channels, ho, wo), params, macs)
+    return LayerCost((c.batch, c.out_channels, ho, wo), params, macs)
 
 
-def _separable(c: CalculatorInputs) -> Layer:
+def _separable(c: CalculatorInputs) -> LayerCost:
     ho = conv_output_size(c.height, c.kernel_size, c.stride, c.padding)
     wo = conv_output_size(c.width, c.kernel_size, c.stride, c.padding)
     params = separable_params(c.in_channels, c.out_channels, c.kernel_size)
     params += (c.in_channels + c.out_channels) if c.bias else 0  # depthwise + pointwise biases
     macs = separable_macs(c.in_channels, c.out_channels, c.kernel_size, (ho, wo), c.batch)
-    return Layer((c.batch, c.out_channels, ho, wo), params, macs)
+    return LayerCost((c.batch, c.out_channels, ho, wo), params, macs)
 
 
-def _transposed(c: CalculatorInputs) -> Layer:
+def _transposed(c: CalculatorInputs) -> LayerCost:
     ho = conv_transpose_output_size(c.height, c.kernel_size, c.stride, c.padding,
                                     c.output_padding)
     wo = conv_transpose_output_size(c.width, c.kernel_size, c.stride, c.padding,
@@ -96,25 +96,25 @@ def _transposed(c: CalculatorInputs) -> Layer:
     params = conv2d_params(c.in_channels, c.out_channels, c.kernel_size, 1, c.bias)
     macs = conv_transpose2d_macs(c.in_channels, c.out_channels, c.kernel_size,
                                  (c.height, c.width), 1, c.batch)
-    return Layer((c.batch, c.out_channels, ho, wo), params, macs)
+    return LayerCost((c.batch, c.out_channels, ho, wo), params, macs)
 
 
-def _dynamic(c: CalculatorInputs) -> Layer:
+def _dynamic(c: CalculatorInputs) -> LayerCost:
     ho = conv_output_size(c.height, c.kernel_size, c.stride, c.padding)
     wo = conv_output_size(c.width, c.kernel_size, c.stride, c.padding)
     params = dynamic_conv2d_params(c.in_channels, c.out_channels, c.kernel_size, 1, c.bias,
                                    c.num_kernels, c.reduction)
     macs = dynamic_conv2d_macs(c.in_channels, c.out_channels, c.kernel_size, (ho, wo), 1,
                                c.bias, c.num_kernels, c.reduction, c.batch)
-    return Layer((c.batch, c.out_channels, ho, wo), params, macs)
+    return LayerCost((c.batch, c.out_channels, ho, wo), params, macs)
 
 
-def calculator_rows(c: CalculatorInputs) -> dict[str, Layer | ValueError]:
+def calculator_rows(c: CalculatorInputs) -> dict[str, LayerCost | ValueError]:
     """Each row's layer, or the ``ValueError`` (the first one) that makes it impossible.
 
     >>> rows = calculator_rows(CalculatorInputs(in_channels=32, out_channels=64, groups=3))
     >>> rows["standard"]
-    Layer(shape=(1, 64, 56, 56), params=18432, macs=57802752)
+    LayerCost(shape=(1, 64, 56, 56), params=18432, macs=57802752)
     >>> rows["grouped"]
     ValueError('in_channels (32) must be divisible by groups (3)')
     """
@@ -126,7 +126,7 @@ def calculator_rows(c: CalculatorInputs) -> dict[str, Layer | ValueError]:
         "transposed": lambda: _transposed(c),
         "dynamic": lambda: _dynamic(c),
     }
-    rows: dict[str, Layer | ValueError] = {}
+    rows: dict[str, LayerCost | ValueError] = {}
     for kind in CALCULATOR_KINDS:
         try:
             rows[kind] = build[kind]()
@@ -136,7 +136,7 @@ def calculator_rows(c: CalculatorInputs) -> dict[str, Layer | ValueError]:
 # --8<-- [end:rows]
 
 
-def cost_ratios(layer: Layer, standard: Layer) -> tuple[Fraction, Fraction]:
+def cost_ratios(layer: LayerCost, standard: LayerCost) -> tuple[Fraction, Fraction]:
     """Parameters and multiply-adds of ``layer`` divided by those of the standard conv (exact).
 
     >>> rows = calculator_rows(CalculatorInputs(in_channels=32, out_channels=64))
