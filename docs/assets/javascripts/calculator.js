@@ -27,7 +27,9 @@
   var MESSAGES = {
     integer: {
       en: function (a) { return a.name + " must be an integer, got " + a.got; },
-      zh: function (a) { return a.name + " 必须是整数，现在是 " + a.got; },
+      zh: function (a) {
+        return a.name + " 必须是整数，" + (a.got === "''" ? "现在是空的" : "现在是 " + a.got);
+      },
     },
     positive: {
       en: function (a) { return a.name + " must be a positive integer, got " + a.value; },
