@@ -12,6 +12,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DEVICES = ["cpu", "cuda"]
 
 
+# cuDNN and cuBLAS run float32 convolutions and matmuls in TF32 by default on Ampere and
+# later GPUs (10 mantissa bits); the equivalence checks compare float32 results, so the tests
+# ask for real float32 everywhere, as on the CPU.
+torch.backends.cudnn.allow_tf32 = False
+torch.backends.cuda.matmul.allow_tf32 = False
+
+
 @pytest.fixture(params=DEVICES)
 def device(request) -> torch.device:
     """Run a test on CPU, and on CUDA when a GPU is present (skipped cleanly otherwise)."""
