@@ -17,15 +17,20 @@ from tools.notebooks import execute, notebooks
 
 def text_outputs(cell) -> list[str]:
     """What a reader sees as text: streams and plain-text results (addresses masked)."""
-    texts = []
+    texts, previous = [], None
     for out in cell.get("outputs", []):
         if out["output_type"] == "stream":
-            texts.append(out["text"])
+            # the kernel splits printing into messages by timing: compare the joined text
+            if previous is not None and previous.get("name") == out["name"]:
+                texts[-1] += out["text"]
+            else:
+                texts.append(out["text"])
         elif out["output_type"] in ("execute_result", "display_data"):
             texts.append(out["data"].get("text/plain", "") if "image/png" not in out["data"]
                          and "image/svg+xml" not in out["data"] else "<figure>")
         elif out["output_type"] == "error":
             texts.append(f"error: {out['ename']}")
+        previous = out if out["output_type"] == "stream" else None
     return [re.sub(r"0x[0-9a-f]+", "0x…", t) for t in texts]
 
 
