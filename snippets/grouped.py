@@ -55,30 +55,32 @@ def grouped_conv2d(
     groups: int = 1,
     bias: bool = True,
 ) -> nn.Conv2d:
-    """``nn.Conv2d`` with ``groups``, after checking that both channel counts split evenly.
+    """``nn.Conv2d`` with ``groups``, once both channel counts split evenly.
 
-    Each of the ``groups`` groups maps ``in_channels/groups`` inputs to
-    ``out_channels/groups`` outputs, so the weight is ``(out, in/groups, kh, kw)``.
+    Each group maps ``in_channels/groups`` inputs to ``out_channels/groups``
+    outputs, so the weight is ``(out_channels, in_channels/groups, kh, kw)``.
 
     >>> grouped_conv2d(12, 6, 3, groups=3).weight.shape
     torch.Size([6, 4, 3, 3])
-    >>> grouped_conv2d(12, 6, 3, groups=4)
+    >>> grouped_conv2d(12, 6, 3, groups=4)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    ...
-    ValueError: out_channels (6) must be divisible by groups (4): every group needs the same number of kernels
+    ValueError: out_channels (6) must be divisible by groups (4): ...
     """
-    for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
-                        ("groups", groups)):
+    for name, value in (("in_channels", in_channels),
+                        ("out_channels", out_channels), ("groups", groups)):
         _check_positive(name, value)
-    # torch would also refuse, but its message does not say which count is the problem
+    # torch refuses too, but does not say which count is the problem
     if in_channels % groups:
-        raise ValueError(f"in_channels ({in_channels}) must be divisible by groups ({groups}): "
-                         "every group needs the same number of input channels")
+        raise ValueError(
+            f"in_channels ({in_channels}) must be divisible by groups "
+            f"({groups}): every group needs the same number of input channels")
     if out_channels % groups:
-        raise ValueError(f"out_channels ({out_channels}) must be divisible by groups ({groups}): "
-                         "every group needs the same number of kernels")
-    return nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
-                     dilation=dilation, groups=groups, bias=bias)
+        raise ValueError(
+            f"out_channels ({out_channels}) must be divisible by groups "
+            f"({groups}): every group needs the same number of kernels")
+    return nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride,
+                     padding=padding, dilation=dilation, groups=groups,
+                     bias=bias)
 
 
 # --8<-- [end:grouped_conv2d]
@@ -94,21 +96,23 @@ def conv2d_group_by_group(
     dilation: int = 1,
     groups: int = 1,
 ) -> torch.Tensor:
-    """What ``F.conv2d(..., groups=G)`` computes, written as G separate convolutions.
+    """What ``F.conv2d(..., groups=G)`` computes, as G separate convs.
 
-    ``x`` is ``(B, C, H, W)`` and ``weight`` is ``(N, C/G, kh, kw)``, as in ``F.conv2d``.
+    ``x`` is ``(B, C, H, W)``, ``weight`` is ``(N, C/G, kh, kw)``.
     """
-    channels, kernels = x.shape[1], weight.shape[0]
-    if channels % groups or kernels % groups or weight.shape[1] * groups != channels:
-        raise ValueError(f"cannot split {channels} input channels and {kernels} kernels of "
-                         f"depth {weight.shape[1]} into {groups} groups")
-    inputs = x.chunk(groups, dim=1)            # G tensors of (B, C/G, H, W)
-    kernel_groups = weight.chunk(groups, dim=0)  # G tensors of (N/G, C/G, kh, kw)
-    biases = bias.chunk(groups) if bias is not None else [None] * groups
-    # group g's kernels only ever see group g's input channels
-    outputs = [F.conv2d(xg, wg, bg, stride, padding, dilation)
-               for xg, wg, bg in zip(inputs, kernel_groups, biases)]
-    return torch.cat(outputs, dim=1)           # (B, N, H_out, W_out), groups side by side
+    _check_positive("groups", groups)
+    channels, kernels, depth = x.shape[1], weight.shape[0], weight.shape[1]
+    if kernels % groups or depth * groups != channels:
+        raise ValueError(
+            f"cannot split {channels} input channels and {kernels} kernels "
+            f"of depth {depth} into {groups} groups")
+    xs = x.chunk(groups, dim=1)       # G tensors of (B, C/G, H, W)
+    ws = weight.chunk(groups, dim=0)  # G tensors of (N/G, C/G, kh, kw)
+    bs = bias.chunk(groups) if bias is not None else [None] * groups
+    # group g's kernels see group g's input channels and nothing else
+    ys = [F.conv2d(xg, wg, bg, stride, padding, dilation)
+          for xg, wg, bg in zip(xs, ws, bs)]
+    return torch.cat(ys, dim=1)       # (B, N, H_out, W_out)
 
 
 # --8<-- [end:group_by_group]
@@ -116,11 +120,11 @@ def conv2d_group_by_group(
 
 # --8<-- [start:block_diagonal_weight]
 def block_diagonal_weight(conv: nn.Conv2d) -> torch.Tensor:
-    """The dense ``(N, C, kh, kw)`` kernel that computes the same as grouped ``conv``.
+    """The dense ``(N, C, kh, kw)`` kernel equivalent to grouped ``conv``.
 
-    Kernel ``n`` of group ``g`` keeps its weights on input channels
-    ``g*C/G ... (g+1)*C/G - 1``; every other input channel gets a fixed zero. Seen as an
-    ``N x C`` matrix of kernels this is block-diagonal.
+    Kernel ``n`` of group ``g`` keeps its weights on the input channels
+    ``g*C/G ... (g+1)*C/G - 1``; all other input channels get a fixed zero.
+    As an ``N x C`` matrix of kernels this is block-diagonal.
 
     >>> conv = grouped_conv2d(4, 4, 1, groups=2, bias=False)
     >>> (block_diagonal_weight(conv)[:, :, 0, 0] != 0).int()
@@ -129,14 +133,15 @@ def block_diagonal_weight(conv: nn.Conv2d) -> torch.Tensor:
             [0, 0, 1, 1],
             [0, 0, 1, 1]], dtype=torch.int32)
     """
-    groups, weight = conv.groups, conv.weight  # weight: (N, C/G, kh, kw)
+    groups, weight = conv.groups, conv.weight   # weight: (N, C/G, kh, kw)
     kernels, depth = weight.shape[:2]
-    per_group = kernels // groups              # N/G kernels in each group
-    dense = weight.new_zeros(kernels, depth * groups, *weight.shape[2:])  # (N, C, kh, kw)
+    per_group = kernels // groups               # N/G kernels per group
+    # (N, C, kh, kw), zero everywhere to start with
+    dense = weight.new_zeros(kernels, depth * groups, *weight.shape[2:])
     for g in range(groups):
         rows = slice(g * per_group, (g + 1) * per_group)
         cols = slice(g * depth, (g + 1) * depth)
-        dense[rows, cols] = weight[rows]
+        dense[rows, cols] = weight[rows]        # the block on the diagonal
     return dense
 
 
@@ -145,25 +150,28 @@ def block_diagonal_weight(conv: nn.Conv2d) -> torch.Tensor:
 
 # --8<-- [start:channel_shuffle]
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
-    """Interleave the channels of ``groups`` groups (ShuffleNet's channel shuffle).
+    """Interleave the channels of ``groups`` groups (ShuffleNet).
 
-    Channel ``i`` of group ``g`` moves to position ``i*groups + g``, so the next grouped
-    conv's every group receives one channel from each group of this one.
+    Channel ``i`` of group ``g`` moves to position ``i*groups + g``, so each
+    group of the next grouped conv gets channels from every group of this.
 
-    >>> channel_shuffle(torch.arange(6.).view(1, 6, 1, 1), groups=2).flatten().tolist()
+    >>> x = torch.arange(6.).view(1, 6, 1, 1)
+    >>> channel_shuffle(x, groups=2).flatten().tolist()
     [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
     """
     _check_positive("groups", groups)
     batch, channels, height, width = x.shape
     if channels % groups:
-        raise ValueError(f"channels ({channels}) must be divisible by groups ({groups})")
-    x = x.view(batch, groups, channels // groups, height, width)  # (B, G, C/G, H, W)
-    x = x.transpose(1, 2)                                         # (B, C/G, G, H, W)
-    return x.reshape(batch, channels, height, width)               # (B, C, H, W), interleaved
+        raise ValueError(f"channels ({channels}) must be divisible by "
+                         f"groups ({groups})")
+    # (B, C, H, W) -> (B, G, C/G, H, W): one row of channels per group
+    x = x.view(batch, groups, channels // groups, height, width)
+    x = x.transpose(1, 2)                      # (B, C/G, G, H, W)
+    return x.reshape(batch, channels, height, width)  # (B, C, H, W)
 
 
 def channel_unshuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
-    """Undo ``channel_shuffle(x, groups)``: a shuffle with ``C/groups`` groups.
+    """Undo ``channel_shuffle(x, groups)``.
 
     >>> x = torch.randn(2, 12, 3, 3)
     >>> torch.equal(channel_unshuffle(channel_shuffle(x, 3), 3), x)
@@ -172,14 +180,15 @@ def channel_unshuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     _check_positive("groups", groups)
     channels = x.shape[1]
     if channels % groups:
-        raise ValueError(f"channels ({channels}) must be divisible by groups ({groups})")
-    # the shuffle is a transpose of a (G, C/G) grid of channels; transposing back is a
-    # shuffle with the grid's other side as the group count
+        raise ValueError(f"channels ({channels}) must be divisible by "
+                         f"groups ({groups})")
+    # the shuffle transposes a (G, C/G) grid of channels; transposing it
+    # back is a shuffle with the grid's other side, C/G, as the group count
     return channel_shuffle(x, channels // groups)
 
 
 class ChannelShuffle(nn.Module):
-    """``channel_shuffle`` as a layer, to sit between two grouped convolutions."""
+    """``channel_shuffle`` as a layer, to sit between two grouped convs."""
 
     def __init__(self, groups: int) -> None:
         super().__init__()
@@ -198,12 +207,13 @@ class ChannelShuffle(nn.Module):
 
 # --8<-- [start:gdc]
 class GlobalDepthwiseConv2d(nn.Conv2d):
-    """Global depthwise convolution (GDC, MobileFaceNets, arXiv:1804.07573).
+    """Global depthwise convolution (GDC; MobileFaceNets, arXiv:1804.07573).
 
-    A depthwise conv (``groups = in = out = channels``) whose kernel is as large as the
-    feature map, so every channel's ``H x W`` map becomes one number: a global pooling with
-    a learned weight per position, where global average pooling uses ``1/(H*W)`` everywhere.
-    No bias by default: MobileFaceNets follows GDC with batch normalisation.
+    A depthwise conv (``groups = in = out = channels``) whose kernel is as
+    large as the feature map, so each channel's ``H x W`` map becomes one
+    number: global pooling with a learned weight for every position, where
+    global average pooling uses ``1/(H*W)`` everywhere. No bias by default:
+    MobileFaceNets follows GDC with batch normalisation.
 
     >>> GlobalDepthwiseConv2d(512, 7)(torch.randn(2, 512, 7, 7)).shape
     torch.Size([2, 512, 1, 1])
@@ -212,14 +222,17 @@ class GlobalDepthwiseConv2d(nn.Conv2d):
     def __init__(self, channels: int, kernel_size: int | tuple[int, int],
                  bias: bool = False) -> None:
         _check_positive("channels", channels)
-        super().__init__(channels, channels, kernel_size, groups=channels, bias=bias)
+        super().__init__(channels, channels, kernel_size, groups=channels,
+                         bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # a smaller map would fail inside torch, a larger one would silently give H' x W'
-        # outputs: neither is a global pooling, so say what the layer expects
+        # a smaller map fails inside torch, a larger one silently gives an
+        # H' x W' output: neither is global pooling, so say what is expected
         if tuple(x.shape[-2:]) != self.kernel_size:
-            raise ValueError(f"GlobalDepthwiseConv2d was built for {self.kernel_size[0]}x"
-                             f"{self.kernel_size[1]} inputs, got {x.shape[-2]}x{x.shape[-1]}")
+            kh, kw = self.kernel_size
+            raise ValueError(
+                f"GlobalDepthwiseConv2d was built for {kh}x{kw} inputs, "
+                f"got {x.shape[-2]}x{x.shape[-1]}")
         return super().forward(x)  # (B, C, H, W) -> (B, C, 1, 1)
 
 

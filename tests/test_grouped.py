@@ -125,9 +125,9 @@ def test_famous_layers_table_matches_torch():
         cells = [c.strip() for c in row.strip("|").split("|")]
         grouped = nn.Conv2d(cin, cout, k, groups=g, bias=False)
         dense = nn.Conv2d(cin, cout, k, bias=False)
-        assert int(cells[4].replace(",", "")) == weights(grouped)
-        assert int(cells[5].replace(",", "")) == weights(dense)
-        assert cells[6] == f"1/{g}"
+        assert int(cells[2].replace(",", "")) == weights(grouped)
+        assert int(cells[3].replace(",", "")) == weights(dense)
+        assert cells[4] == f"1/{g}"
 
 
 # --- G = C = N is a depthwise conv -----------------------------------------------------------
@@ -267,6 +267,8 @@ def test_channel_shuffle_passes_gradients_back_through_the_permutation():
     (lambda: GlobalDepthwiseConv2d(0, 7), "channels must be a positive integer, got 0"),
     (lambda: conv2d_group_by_group(torch.randn(1, 6, 4, 4), torch.randn(4, 3, 3, 3), groups=3),
      "cannot split 6 input channels and 4 kernels of depth 3 into 3 groups"),
+    (lambda: conv2d_group_by_group(torch.randn(1, 6, 4, 4), torch.randn(6, 3, 3, 3), groups=0),
+     "groups must be a positive integer, got 0"),
 ])
 def test_bad_arguments_raise_clear_value_errors(call, message):
     with pytest.raises(ValueError, match=message):

@@ -45,15 +45,14 @@ def cost_setting(lang: str) -> str:
 
 def famous_table(lang: str) -> str:
     """Grouped layers in well-known networks, against the same layer without groups."""
-    head = t(lang, "| 网络 | 层 | 卷积 | 输出 | 参数量 | 不分组时 | 比例 |",
-             "| network | layer | conv | output | parameters | without groups | ratio |")
-    rows = [head, "|---|---|---|---|--:|--:|--:|"]
+    head = t(lang, "| 网络与层 | 卷积 | 参数量 | 不分组时 | 比例 |",
+             "| network and layer | conv | parameters | without groups | ratio |")
+    rows = [head, "|---|---|--:|--:|--:|"]
     for net, layer, cin, cout, k, g, out in FAMOUS:
         params = conv2d_params(cin, cout, k, groups=g, bias=False)
         dense = conv2d_params(cin, cout, k, bias=False)
-        conv = f"{cin}→{cout}, {k}×{k}, G={g}"
-        rows.append(f"| {net} | {layer} | {conv} | {cout}×{out}×{out} | {params:,} | {dense:,} "
-                    f"| 1/{dense // params} |")
+        conv = f"{cin}→{cout}, {k}×{k}, G={g}, " + t(lang, "输出", "output") + f" {out}×{out}"
+        rows.append(f"| {net} {layer} | {conv} | {params:,} | {dense:,} | 1/{dense // params} |")
     return "\n".join(rows)
 
 
