@@ -32,6 +32,16 @@ CONFIGS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def full_float32_convs():
+    """cuDNN runs float32 convs in TF32 by default on Ampere and later GPUs (about three
+    significant digits). The equivalences here are exact algebra, so compare in float32."""
+    before = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    yield
+    torch.backends.cudnn.allow_tf32 = before
+
+
 def flops(module, x) -> int:
     with FlopCounterMode(display=False) as counter:
         module(x)
