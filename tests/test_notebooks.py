@@ -17,11 +17,18 @@ from tools.notebooks import execute, notebooks
 
 def text_outputs(cell) -> list[str]:
     """What a reader sees as text: streams and plain-text results (addresses masked)."""
-    texts = []
+    texts, last_stream = [], None
     for out in cell.get("outputs", []):
         if out["output_type"] == "stream":
-            texts.append(out["text"])
-        elif out["output_type"] in ("execute_result", "display_data"):
+            # a stream arrives in chunks whose boundaries depend on timing: compare the whole
+            if last_stream == out["name"]:
+                texts[-1] += out["text"]
+            else:
+                texts.append(out["text"])
+            last_stream = out["name"]
+            continue
+        last_stream = None
+        if out["output_type"] in ("execute_result", "display_data"):
             texts.append(out["data"].get("text/plain", "") if "image/png" not in out["data"]
                          and "image/svg+xml" not in out["data"] else "<figure>")
         elif out["output_type"] == "error":

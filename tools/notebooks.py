@@ -35,6 +35,19 @@ def execute(path: Path) -> tuple[nbformat.NotebookNode, float]:
     return nb, time.perf_counter() - start
 
 
+def _coalesce_streams(outputs: list) -> list:
+    """Join consecutive chunks of one stream: how prints are split into chunks depends on
+    timing (a busy machine splits more), which would make the stored JSON churn."""
+    merged = []
+    for out in outputs:
+        if (out.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                and merged[-1].name == out.name):
+            merged[-1].text += out.text
+        else:
+            merged.append(out)
+    return merged
+
+
 def _clean(nb: nbformat.NotebookNode) -> None:
     """Drop what changes on every run and says nothing: execution metadata and counts."""
     nb.metadata.pop("widgets", None)
@@ -42,6 +55,7 @@ def _clean(nb: nbformat.NotebookNode) -> None:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
             cell.execution_count = i
+            cell.outputs = _coalesce_streams(cell.outputs)
             for out in cell.outputs:
                 if "execution_count" in out:
                     out["execution_count"] = i
