@@ -53,12 +53,13 @@ def _channels(name: str, value: int) -> int:
 
 # --8<-- [start:block]
 class DepthwiseSeparableConv2d(nn.Module):
-    """Depthwise conv (one ``k x k`` filter per input channel) then pointwise 1x1 conv.
+    """Depthwise conv (a ``k x k`` filter per channel), then pointwise 1x1 conv.
 
-    Arguments follow ``nn.Conv2d``; ``stride``, ``padding`` and ``dilation`` belong to the
-    depthwise conv (the 1x1 conv has stride 1 and no padding). ``padding=None`` pads
-    ``(k // 2) * dilation``: for an odd ``k`` and stride 1 the output keeps the input's size.
-    ``norm`` and ``activation`` add BatchNorm and ReLU after each step, as in MobileNets.
+    Arguments follow ``nn.Conv2d``. ``stride``, ``padding`` and ``dilation``
+    belong to the depthwise conv; the 1x1 conv has stride 1 and no padding.
+    ``padding=None`` pads ``(k // 2) * dilation``: with an odd ``k`` and
+    stride 1 the output is as large as the input. ``norm`` and ``activation``
+    add BatchNorm and ReLU after each step, as in MobileNets.
 
     >>> block = DepthwiseSeparableConv2d(32, 64, stride=2)
     >>> block(torch.randn(1, 32, 112, 112)).shape
@@ -83,24 +84,28 @@ class DepthwiseSeparableConv2d(nn.Module):
         kernel_size = _pair("kernel_size", kernel_size, 1)
         stride = _pair("stride", stride, 1)
         dilation = _pair("dilation", dilation, 1)
-        if padding is None:  # "same" for odd kernels at stride 1: half the dilated span
+        if padding is None:  # half the dilated span: "same" for odd k, stride 1
             padding = tuple(k // 2 * d for k, d in zip(kernel_size, dilation))
         padding = _pair("padding", padding, 0)
 
-        # Step 1, depthwise: groups=in_channels gives every channel its own k x k filter,
-        # so the weight is (M, 1, kh, kw) and no channel sees another.
-        self.depthwise = nn.Conv2d(in_channels, in_channels, kernel_size, stride, padding,
-                                   dilation, groups=in_channels, bias=bias)
+        # Step 1, depthwise: groups=in_channels gives each channel its own
+        # k x k filter; the weight is (M, 1, kh, kw), no channel sees another.
+        self.depthwise = nn.Conv2d(in_channels, in_channels, kernel_size,
+                                   stride, padding, dilation,
+                                   groups=in_channels, bias=bias)
         self.bn1 = nn.BatchNorm2d(in_channels) if norm else nn.Identity()
         self.act1 = nn.ReLU(inplace=True) if activation else nn.Identity()
-        # Step 2, pointwise: a 1x1 conv, weight (N, M, 1, 1), mixes the channels per pixel.
+        # Step 2, pointwise: a 1x1 conv, weight (N, M, 1, 1), mixes channels
+        # at every pixel.
         self.pointwise = nn.Conv2d(in_channels, out_channels, 1, bias=bias)
         self.bn2 = nn.BatchNorm2d(out_channels) if norm else nn.Identity()
         self.act2 = nn.ReLU(inplace=True) if activation else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.act1(self.bn1(self.depthwise(x)))  # (B, M, H, W) -> (B, M, H_out, W_out)
-        return self.act2(self.bn2(self.pointwise(x)))  # -> (B, N, H_out, W_out)
+        # (B, M, H, W) -> (B, M, H_out, W_out)
+        x = self.act1(self.bn1(self.depthwise(x)))
+        # (B, M, H_out, W_out) -> (B, N, H_out, W_out)
+        return self.act2(self.bn2(self.pointwise(x)))
 
 
 # --8<-- [end:block]
@@ -109,14 +114,16 @@ class DepthwiseSeparableConv2d(nn.Module):
 # --8<-- [start:fuse]
 def fuse_separable_kernel(depthwise_weight: torch.Tensor,
                           pointwise_weight: torch.Tensor) -> torch.Tensor:
-    """The standard-conv kernel equal to depthwise then pointwise: ``W[n,m] = P[n,m] * D[m]``.
+    """The standard-conv kernel equal to depthwise then pointwise:
+    ``W[n, m] = P[n, m] * D[m]``.
 
-    ``depthwise_weight`` is ``(M, 1, kh, kw)``, ``pointwise_weight`` is ``(N, M, 1, 1)``;
-    the result is ``(N, M, kh, kw)``. Every slice ``W[n, m]`` is a multiple of the same
-    ``D[m]``: that is the "separable" in the name, and why a separable conv can express
-    far fewer kernels than a standard one.
+    ``depthwise_weight`` is ``(M, 1, kh, kw)``, ``pointwise_weight`` is
+    ``(N, M, 1, 1)``, the result ``(N, M, kh, kw)``. Every slice ``W[n, m]``
+    is a multiple of the same ``D[m]``: that is the "separable" in the name,
+    and why a separable conv can express far fewer kernels than a standard one.
 
-    >>> fuse_separable_kernel(torch.ones(3, 1, 3, 3), torch.ones(8, 3, 1, 1)).shape
+    >>> d, p = torch.ones(3, 1, 3, 3), torch.ones(8, 3, 1, 1)
+    >>> fuse_separable_kernel(d, p).shape
     torch.Size([8, 3, 3, 3])
     """
     if depthwise_weight.dim() != 4 or depthwise_weight.shape[1] != 1:
@@ -125,22 +132,27 @@ def fuse_separable_kernel(depthwise_weight: torch.Tensor,
     if pointwise_weight.dim() != 4 or pointwise_weight.shape[2:] != (1, 1):
         raise ValueError("pointwise_weight must have shape (N, M, 1, 1), "
                          f"got {tuple(pointwise_weight.shape)}")
-    if pointwise_weight.shape[1] != depthwise_weight.shape[0]:
-        raise ValueError(f"pointwise_weight has {pointwise_weight.shape[1]} input channels "
-                         f"but depthwise_weight has {depthwise_weight.shape[0]} channels")
+    m_in, m = pointwise_weight.shape[1], depthwise_weight.shape[0]
+    if m_in != m:
+        raise ValueError(f"pointwise_weight has {m_in} input channels but "
+                         f"depthwise_weight has {m} channels")
     p = pointwise_weight[:, :, 0, 0]  # (N, M, 1, 1) -> (N, M)
     d = depthwise_weight[:, 0]  # (M, 1, kh, kw) -> (M, kh, kw)
-    return p[:, :, None, None] * d[None]  # (N, M, 1, 1) * (1, M, kh, kw) -> (N, M, kh, kw)
+    # (N, M, 1, 1) * (1, M, kh, kw) -> (N, M, kh, kw)
+    return p[:, :, None, None] * d[None]
 
 
 def fuse_separable_bias(pointwise_weight: torch.Tensor,
                         depthwise_bias: torch.Tensor | None = None,
-                        pointwise_bias: torch.Tensor | None = None) -> torch.Tensor:
+                        pointwise_bias: torch.Tensor | None = None,
+                        ) -> torch.Tensor:
     """The bias of that standard conv: ``P @ b_depthwise + b_pointwise``.
 
-    The depthwise bias is added at every pixel, so the 1x1 conv mixes it like any input.
+    The depthwise bias is added at every pixel, so the 1x1 conv mixes it
+    like any other input.
 
-    >>> fuse_separable_bias(torch.ones(2, 3, 1, 1), torch.ones(3), torch.zeros(2))
+    >>> p = torch.ones(2, 3, 1, 1)
+    >>> fuse_separable_bias(p, torch.ones(3), torch.zeros(2))
     tensor([3., 3.])
     """
     p = pointwise_weight[:, :, 0, 0]  # (N, M, 1, 1) -> (N, M)
@@ -158,9 +170,9 @@ def fuse_separable_bias(pointwise_weight: torch.Tensor,
 # --8<-- [start:note_block]
 class NoteBlock(nn.Module):
     "Depthwise conv + Pointwise conv"
-    # THE SOURCE NOTE'S ORIGINAL BLOCK, KEPT AS IT WAS, BUG INCLUDED (do not use it):
-    # the depthwise conv hard-codes stride=2 and the `stride` argument is never used,
-    # so every block halves the height and width, whatever stride you ask for.
+    # THE SOURCE NOTE'S ORIGINAL BLOCK, KEPT AS IT WAS, BUG INCLUDED. Do not
+    # use it: the depthwise conv hard-codes stride=2 and `stride` is never
+    # used, so every block halves height and width, whatever stride you ask.
 
     def __init__(self, in_channels, out_channels, stride=1):
         super(NoteBlock, self).__init__()

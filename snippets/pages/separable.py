@@ -81,9 +81,8 @@ def ratio_rows() -> list[dict]:
 
 
 def ratio_table(lang: str) -> str:
-    head = t(lang,
-             "| $N$ | 标准卷积参数 | 可分离参数 | 参数减少 | 乘加之比 $\\frac1N+\\frac19$ | 乘加减少（理想加速） |",
-             "| $N$ | standard params | separable params | params saved | MAC ratio $\\frac1N+\\frac19$ | fewer MACs (ideal speed-up) |")
+    head = t(lang, "| $N$ | 标准卷积参数 | 可分离参数 | 参数减少 | 乘加之比 | 乘加减少 |",
+             "| $N$ | standard params | separable params | fewer params | MAC ratio | fewer MACs |")
     lines = [head, "|--:|--:|--:|--:|--:|--:|"]
     for r in ratio_rows():
         lines.append(f"| {r['N']} | {r['std_params']:,} | {r['sep_params']:,} | "
