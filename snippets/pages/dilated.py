@@ -181,3 +181,35 @@ def block_sentence(lang: str) -> str:
              f"sees a {c['span']}×{c['span']} window. For comparison, one plain 3×3 conv "
              f"({cin}→{cout}) has {c['single_params']:,} parameters and {c['single_macs']:,} "
              f"multiply-adds.")
+
+
+# --- dilation too large for the map ---------------------------------------------------------
+TAP_MAP = 33                        # DeepLab v3: a 513x513 crop at output stride 16
+TAP_RATES = (1, 6, 12, 18, 24, 32)
+
+
+def valid_tap_share(size: int, dilation: int, kernel_size: int = 3) -> float:
+    """Average share of a ``k x k`` kernel's taps that land on the ``size x size`` map (not on
+    the zero padding ``d(k-1)/2``), over all output pixels. Rows and columns are independent,
+    so the 2-D share is the square of the 1-D one.
+
+    >>> valid_tap_share(33, 1)
+    0.9641873278236914
+    >>> valid_tap_share(33, 40)   # only the centre tap is ever inside
+    0.1111111111111111
+    """
+    half = kernel_size // 2
+    inside = sum(0 <= o + (i - half) * dilation < size
+                 for o in range(size) for i in range(kernel_size))
+    return (inside / (size * kernel_size)) ** 2
+
+
+def valid_tap_table(lang: str) -> str:
+    head = t(lang, f"| 空洞率 $d$ | 有效跨度 | {TAP_MAP}×{TAP_MAP} 特征图上平均落在图内的权重 |",
+             f"| dilation $d$ | span | average weights inside a {TAP_MAP}×{TAP_MAP} map |")
+    rows = [head, "|--:|--:|--:|"]
+    for d in TAP_RATES:
+        share = valid_tap_share(TAP_MAP, d)
+        span = effective_kernel_size(3, d)
+        rows.append(f"| {d} | {span}×{span} | {share * 9:.2f} / 9 ({share:.0%}) |")
+    return "\n".join(rows)
