@@ -6,5 +6,7 @@ named sections of these modules (``--8<-- "snippets/x.py:section"``) or import t
 
 from snippets.formulas import *  # noqa: F401,F403
 from snippets.formulas import __all__ as _formulas_all
+from snippets.dilated import *  # noqa: F401,F403
+from snippets.dilated import __all__ as _dilated_all
 
-__all__ = [*_formulas_all]
+__all__ = [*_formulas_all, *_dilated_all]

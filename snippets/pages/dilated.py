@@ -172,19 +172,21 @@ def block_sentence(lang: str) -> str:
     return t(lang,
              f"`MultiDilationBlock({cin}, {cout}, dilations=({ds}))` 作用在 "
              f"{cin}×{BLOCK_SIZE}×{BLOCK_SIZE} 的特征图上，输出 {shape}，"
-             f"有 {c['params']:,} 个参数、{c['macs']:,} 次乘加；最大分支看到 "
+             f"有 {c['params']:,} 个参数（含偏置）、{c['macs']:,} 次乘加；最大分支看到 "
              f"{c['span']}×{c['span']} 的窗口。作为对照，一个普通的 3×3 卷积"
              f"（{cin}→{cout}）有 {c['single_params']:,} 个参数、{c['single_macs']:,} 次乘加。",
              f"`MultiDilationBlock({cin}, {cout}, dilations=({ds}))` on a "
              f"{cin}×{BLOCK_SIZE}×{BLOCK_SIZE} feature map gives {shape}, with "
-             f"{c['params']:,} parameters and {c['macs']:,} multiply-adds; its widest branch "
+             f"{c['params']:,} parameters (biases included) and {c['macs']:,} multiply-adds; "
+             f"its widest branch "
              f"sees a {c['span']}×{c['span']} window. For comparison, one plain 3×3 conv "
              f"({cin}→{cout}) has {c['single_params']:,} parameters and {c['single_macs']:,} "
              f"multiply-adds.")
 
 
 # --- dilation too large for the map ---------------------------------------------------------
-TAP_MAP = 33                        # DeepLab v3: a 513x513 crop at output stride 16
+TAP_INPUT, TAP_OUTPUT_STRIDE = 513, 16       # DeepLab v3's crop size and output stride
+TAP_MAP = (TAP_INPUT - 1) // TAP_OUTPUT_STRIDE + 1   # 33: the feature map ASPP works on
 TAP_RATES = (1, 6, 12, 18, 24, 32)
 
 
@@ -213,3 +215,11 @@ def valid_tap_table(lang: str) -> str:
         span = effective_kernel_size(3, d)
         rows.append(f"| {d} | {span}×{span} | {share * 9:.2f} / 9 ({share:.0%}) |")
     return "\n".join(rows)
+
+
+def valid_tap_map(lang: str) -> str:
+    return t(lang,
+             f"{TAP_MAP}×{TAP_MAP} 是 {TAP_INPUT}×{TAP_INPUT} 的输入在输出步长 "
+             f"{TAP_OUTPUT_STRIDE} 时的特征图大小",
+             f"{TAP_MAP}×{TAP_MAP} is the feature map of a {TAP_INPUT}×{TAP_INPUT} input at "
+             f"output stride {TAP_OUTPUT_STRIDE}")
