@@ -55,16 +55,19 @@ def _check_odd_kernel(kernel_size: int) -> None:
 
 
 # --8<-- [start:dilated_stack]
-def dilated_stack(channels: int, dilations: Sequence[int], kernel_size: int = 3) -> nn.Sequential:
-    """Conv-ReLU layers with the given dilations; every layer keeps the spatial size.
+def dilated_stack(
+    channels: int, dilations: Sequence[int], kernel_size: int = 3
+) -> nn.Sequential:
+    """Conv-ReLU layers with the given dilations; each keeps the spatial size.
 
-    With stride 1 the output size is ``n + 2p - d(k - 1)``, so ``p = d(k - 1) / 2`` keeps
-    ``n``: the map keeps its full resolution while the receptive field grows.
+    With stride 1 the output size is ``n + 2p - d(k - 1)``, so padding
+    ``p = d(k - 1) / 2`` keeps ``n``: the resolution stays, the receptive
+    field grows.
 
     >>> stack = dilated_stack(16, [1, 2, 4])
     >>> stack(torch.zeros(1, 16, 32, 32)).shape
     torch.Size([1, 16, 32, 32])
-    >>> [conv.padding for conv in stack if isinstance(conv, nn.Conv2d)]
+    >>> [m.padding for m in stack if isinstance(m, nn.Conv2d)]
     [(1, 1), (2, 2), (4, 4)]
     """
     _check_positive("channels", channels)
@@ -72,8 +75,9 @@ def dilated_stack(channels: int, dilations: Sequence[int], kernel_size: int = 3)
     _check_odd_kernel(kernel_size)
     layers = []
     for d in dilations:
-        padding = d * (kernel_size - 1) // 2   # half the dilated span on each side
-        layers += [nn.Conv2d(channels, channels, kernel_size, padding=padding, dilation=d),
+        padding = d * (kernel_size - 1) // 2   # half the dilated span per side
+        layers += [nn.Conv2d(channels, channels, kernel_size,
+                             padding=padding, dilation=d),
                    nn.ReLU()]
     return nn.Sequential(*layers)
 
@@ -83,12 +87,12 @@ def dilated_stack(channels: int, dilations: Sequence[int], kernel_size: int = 3)
 
 # --8<-- [start:multi_dilation_block]
 class MultiDilationBlock(nn.Module):
-    """Parallel dilated convs over the same input, concatenated and fused by a 1x1 conv.
+    """Parallel dilated convs over one input, concatenated, fused by a 1x1.
 
-    A small version of DeepLab's atrous spatial pyramid pooling (ASPP): each branch looks at
-    the same pixel with a different window (``k + (k-1)(d-1)`` wide), so the output mixes
-    context at several scales. Padding ``d(k-1)/2`` gives every branch the input's size, which
-    is what lets them be concatenated.
+    A small version of DeepLab's atrous spatial pyramid pooling (ASPP): each
+    branch sees the same pixel through a window ``k + (k-1)(d-1)`` wide, so
+    the output mixes context at several scales. Padding ``d(k-1)/2`` gives
+    every branch the input's size, which is what lets them be concatenated.
 
     >>> block = MultiDilationBlock(8, 16, dilations=(1, 2, 4))
     >>> block(torch.zeros(2, 8, 20, 20)).shape
@@ -109,20 +113,25 @@ class MultiDilationBlock(nn.Module):
         _check_positive("out_channels", out_channels)
         self.dilations = _check_dilations(dilations)
         _check_odd_kernel(kernel_size)
-        branch_channels = out_channels if branch_channels is None else branch_channels
+        if branch_channels is None:
+            branch_channels = out_channels
         _check_positive("branch_channels", branch_channels)
         self.branches = nn.ModuleList(
             nn.Conv2d(in_channels, branch_channels, kernel_size,
-                      padding=d * (kernel_size - 1) // 2, dilation=d, bias=bias)
+                      padding=d * (kernel_size - 1) // 2, dilation=d,
+                      bias=bias)
             for d in self.dilations
         )
-        # the 1x1 conv decides, per output channel, how much of each scale to use
-        self.fuse = nn.Conv2d(len(self.dilations) * branch_channels, out_channels, 1, bias=bias)
+        # the 1x1 conv decides, per output channel, how much of each scale
+        # to use
+        concatenated = len(self.dilations) * branch_channels
+        self.fuse = nn.Conv2d(concatenated, out_channels, 1, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # each branch: (B, C_in, H, W) -> (B, branch_channels, H, W)
+        features = [torch.relu(branch(x)) for branch in self.branches]
         # concatenated: (B, len(dilations) * branch_channels, H, W)
-        features = torch.cat([torch.relu(branch(x)) for branch in self.branches], dim=1)
+        features = torch.cat(features, dim=1)
         return self.fuse(features)  # (B, out_channels, H, W)
 
 
@@ -152,8 +161,8 @@ def conv_layer_specs(model: nn.Module) -> list[tuple[int, int, int]]:
 def _make_weights_positive(model: nn.Module) -> None:
     for module in model.modules():
         if isinstance(module, nn.modules.conv._ConvNd):
-            # each output is then the average of its inputs: activations stay near 1 however
-            # deep the stack is, so no gradient overflows or underflows
+            # every output becomes the average of its inputs: activations
+            # stay near 1 at any depth, so no gradient over- or underflows
             module.weight.fill_(1.0 / module.weight[0].numel())
             if module.bias is not None:
                 module.bias.zero_()
@@ -162,12 +171,13 @@ def _make_weights_positive(model: nn.Module) -> None:
                 p.abs_()
 
 
-def input_footprint(model: nn.Module, in_channels: int, size: int) -> torch.Tensor:
-    """How strongly each input pixel influences the centre output pixel: the input gradient
-    (summed over channels) of a copy of ``model`` whose weights are all positive.
-
-    Returns a ``(size, size)`` float64 tensor on the CPU; its non-zero entries are exactly the
-    input pixels connected to the centre output pixel.
+def input_footprint(
+    model: nn.Module, in_channels: int, size: int
+) -> torch.Tensor:
+    """How strongly each input pixel influences the centre output pixel:
+    the input gradient (summed over channels) of a copy of ``model`` whose
+    weights are all positive. A ``(size, size)`` float64 tensor on the CPU;
+    its non-zero entries are exactly the pixels connected to that output.
 
     >>> fp = input_footprint(dilated_stack(1, [2]), 1, 7)
     >>> (fp > 0).int()[1:6, 1:6]
@@ -180,25 +190,29 @@ def input_footprint(model: nn.Module, in_channels: int, size: int) -> torch.Tens
     _check_positive("in_channels", in_channels)
     _check_positive("size", size)
     device = next(model.parameters()).device
-    # A copy, so the caller's weights are untouched. With random weights of both signs, the
-    # contributions of different paths can cancel (and a ReLU that happens to be off cuts
-    # paths entirely), so a pixel that IS connected could show a zero gradient. With positive
-    # weights and a positive input every pre-activation is positive, every ReLU passes, and
-    # each gradient entry is a sum of positive products, one per path: it is zero if and only
-    # if no path connects that input pixel to the output pixel.
-    probe = copy.deepcopy(model).to(device=device, dtype=torch.float64).eval()
+    # Work on a copy, so the caller's weights are untouched. With random
+    # weights of both signs, paths can cancel (and a ReLU that is off cuts
+    # them), so a connected pixel could show a zero gradient. With positive
+    # weights and a positive input, every pre-activation is positive, every
+    # ReLU passes, and each gradient entry is a sum of positive products,
+    # one per path: zero if and only if no path connects the two pixels.
+    probe = copy.deepcopy(model).to(device=device, dtype=torch.float64)
+    probe.eval()
     _make_weights_positive(probe)
-    x = torch.ones(1, in_channels, size, size, dtype=torch.float64, device=device,
-                   requires_grad=True)
-    y = probe(x)                                       # (1, C_out, H_out, W_out)
+    x = torch.ones(1, in_channels, size, size, dtype=torch.float64,
+                   device=device, requires_grad=True)
+    y = probe(x)                              # (1, C_out, H_out, W_out)
     h, w = y.shape[-2] // 2, y.shape[-1] // 2
-    y[0, :, h, w].sum().backward()                     # one output pixel, all its channels
-    return x.grad[0].sum(dim=0).cpu()                  # (C_in, size, size) -> (size, size)
+    y[0, :, h, w].sum().backward()            # one pixel, all its channels
+    return x.grad[0].sum(dim=0).cpu()         # (C_in, n, n) -> (n, n)
 
 
-def measured_receptive_field(model: nn.Module, in_channels: int, size: int) -> int:
-    """Receptive field of the centre output pixel (per dimension, in input pixels), measured
-    as the extent of the non-zero input gradient. ``size`` must leave room around it.
+def measured_receptive_field(
+    model: nn.Module, in_channels: int, size: int
+) -> int:
+    """Receptive field of the centre output pixel (per side, in input
+    pixels): the extent of the non-zero input gradient. ``size`` must leave
+    room around it.
 
     >>> measured_receptive_field(dilated_stack(4, [1, 2, 4]), 4, 33)
     15
@@ -209,13 +223,14 @@ def measured_receptive_field(model: nn.Module, in_channels: int, size: int) -> i
     if rows.numel() == 0:
         raise ValueError("no input pixel influences the centre output pixel")
     if min(rows[0], cols[0]) == 0 or max(rows[-1], cols[-1]) == size - 1:
-        # the footprint may be cut off by the border (zero padding is not input)
-        raise ValueError(f"the footprint touches the border of the {size}x{size} input: "
-                         f"use a larger size")
-    extent_h, extent_w = int(rows[-1] - rows[0]) + 1, int(cols[-1] - cols[0]) + 1
-    if extent_h != extent_w:
-        raise ValueError(f"receptive field is not square: {extent_h}x{extent_w}")
-    return extent_h
+        # the border may cut the footprint off (zero padding is not input)
+        raise ValueError(f"the footprint touches the border of the "
+                         f"{size}x{size} input: use a larger size")
+    height = int(rows[-1] - rows[0]) + 1
+    width = int(cols[-1] - cols[0]) + 1
+    if height != width:
+        raise ValueError(f"receptive field is not square: {height}x{width}")
+    return height
 
 
 # --8<-- [end:measure]
