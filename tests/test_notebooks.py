@@ -18,14 +18,22 @@ from tools.notebooks import execute, notebooks
 def text_outputs(cell) -> list[str]:
     """What a reader sees as text: streams and plain-text results (addresses masked)."""
     texts = []
+    previous = None
     for out in cell.get("outputs", []):
         if out["output_type"] == "stream":
-            texts.append(out["text"])
+            # the kernel splits one print stream into chunks by timing (more under load):
+            # compare the text, not where it happened to be cut
+            if previous is not None and previous["output_type"] == "stream" \
+                    and previous["name"] == out["name"]:
+                texts[-1] += out["text"]
+            else:
+                texts.append(out["text"])
         elif out["output_type"] in ("execute_result", "display_data"):
             texts.append(out["data"].get("text/plain", "") if "image/png" not in out["data"]
                          and "image/svg+xml" not in out["data"] else "<figure>")
         elif out["output_type"] == "error":
             texts.append(f"error: {out['ename']}")
+        previous = out
     return [re.sub(r"0x[0-9a-f]+", "0x…", t) for t in texts]
 
 
