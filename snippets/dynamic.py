@@ -29,16 +29,17 @@ __all__ = [
     "dynamic_conv2d_loop",
     "temperature_schedule",
     "set_temperature",
-    "STRATEGIES",
+    "DYNAMIC_STRATEGIES",
 ]
 
 # How DynamicConv2d runs the per-sample convolutions (all give the same result, see tests):
 #   "grouped": fold the batch into channels, one grouped conv with groups = B * groups;
 #   "loop":    one F.conv2d per sample with that sample's aggregated kernel;
-#   "auto":    "grouped" on CUDA (one kernel launch instead of B), "loop" on CPU, where
-#              oneDNN runs B ordinary convs at least as fast as one conv with B*g groups
-#              and keeps channels_last inputs in channels_last (see snippets/dynamic_bench.py).
-STRATEGIES = ("auto", "grouped", "loop")
+#   "auto":    "grouped" on CUDA (one kernel launch instead of B) and for contiguous (NCHW)
+#              inputs on the CPU; "loop" for channels_last inputs on the CPU, where folding
+#              the batch would need a layout copy and oneDNN's grouped conv is much slower
+#              than B ordinary channels_last convs (measured: snippets/dynamic_bench.py).
+DYNAMIC_STRATEGIES = ("auto", "grouped", "loop")
 
 
 def _pair(name: str, value) -> tuple[int, int]:
@@ -47,6 +48,11 @@ def _pair(name: str, value) -> tuple[int, int]:
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair)):
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
     return tuple(pair)
+
+
+def _check_num_kernels(num_kernels) -> None:
+    if isinstance(num_kernels, bool) or not isinstance(num_kernels, int) or num_kernels < 1:
+        raise ValueError(f"num_kernels must be a positive integer, got {num_kernels!r}")
 
 
 def _check_temperature(temperature) -> float:
@@ -58,15 +64,14 @@ def _check_temperature(temperature) -> float:
 
 # --8<-- [start:attention]
 class KernelAttention(nn.Module):
-    """pi(x) = softmax(FC(ReLU(FC(GAP(x)))) / tau): one weight per kernel, summing to 1."""
+    """pi(x) = softmax(FC(ReLU(FC(GAP(x)))) / tau): K weights per sample, sum 1."""
 
     def __init__(self, in_channels: int, num_kernels: int = 4, reduction: int = 4,
                  temperature: float = 1.0):
         super().__init__()
-        # dynamic_attention_hidden validates both numbers: max(in_channels // reduction, 4)
+        # max(in_channels // reduction, 4); raises ValueError for bad numbers
         hidden = dynamic_attention_hidden(in_channels, reduction)
-        if isinstance(num_kernels, bool) or not isinstance(num_kernels, int) or num_kernels < 1:
-            raise ValueError(f"num_kernels must be a positive integer, got {num_kernels!r}")
+        _check_num_kernels(num_kernels)
         self.fc1 = nn.Linear(in_channels, hidden)
         self.fc2 = nn.Linear(hidden, num_kernels)
         self.temperature = temperature
@@ -80,10 +85,10 @@ class KernelAttention(nn.Module):
         self._temperature = _check_temperature(value)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = x.mean(dim=(2, 3))                          # (B, C): global average pooling
-        logits = self.fc2(F.relu(self.fc1(s)))          # (B, K)
-        # a large tau flattens the softmax: every kernel gets gradient early in training
-        return torch.softmax(logits / self.temperature, dim=1)  # (B, K), rows sum to 1
+        s = x.mean(dim=(2, 3))                  # (B, C): global average pooling
+        logits = self.fc2(F.relu(self.fc1(s)))  # (B, K)
+        # a large tau flattens the softmax: early on, every kernel gets gradient
+        return torch.softmax(logits / self.temperature, dim=1)  # (B, K)
 # --8<-- [end:attention]
 
 
@@ -94,7 +99,7 @@ class DynamicConv2d(nn.Module):
     ``padding_mode`` is always zeros). ``num_kernels`` is K, ``reduction`` the attention
     MLP's reduction ratio (hidden width ``max(in_channels // reduction, 4)``), ``temperature``
     the softmax temperature tau (change it during training, e.g. with ``temperature_schedule``).
-    ``strategy`` picks how the per-sample convolutions run (see ``STRATEGIES``).
+    ``strategy`` picks how the per-sample convolutions run (see ``DYNAMIC_STRATEGIES``).
 
     >>> conv = DynamicConv2d(16, 32, 3, padding=1, num_kernels=4)
     >>> conv(torch.randn(2, 16, 8, 8)).shape
@@ -162,8 +167,8 @@ class DynamicConv2d(nn.Module):
 
     @strategy.setter
     def strategy(self, value: str) -> None:
-        if value not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {STRATEGIES}, got {value!r}")
+        if value not in DYNAMIC_STRATEGIES:
+            raise ValueError(f"strategy must be one of {DYNAMIC_STRATEGIES}, got {value!r}")
         self._strategy = value
 
     def extra_repr(self) -> str:
@@ -174,18 +179,21 @@ class DynamicConv2d(nn.Module):
                 f"strategy={self.strategy!r}")
 
     def resolved_strategy(self, x: torch.Tensor) -> str:
-        """The strategy "auto" picks for this input: one grouped conv on CUDA, a loop on CPU."""
+        """The strategy "auto" picks for ``x``: "loop" for a channels_last input on the CPU,
+        else "grouped" (see the comment on ``DYNAMIC_STRATEGIES``)."""
         if self.strategy != "auto":
             return self.strategy
-        return "grouped" if x.device.type == "cuda" else "loop"
+        channels_last = (x.is_contiguous(memory_format=torch.channels_last)
+                         and not x.is_contiguous())
+        return "loop" if x.device.type == "cpu" and channels_last else "grouped"
 
     # --8<-- [start:forward]
-    def aggregate(self, pi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Per-sample kernels and biases from attention ``pi`` (B, K): one matmul each."""
+    def aggregate(self, pi: torch.Tensor):
+        """Per-sample kernels and biases from ``pi`` (B, K): one matmul each."""
         K = self.num_kernels
-        # (B, K) @ (K, O*C/g*kh*kw): all B kernels at once, no (B, K, ...) intermediate
-        weight = pi @ self.weight.reshape(K, -1)        # (B, O*C/g*kh*kw)
-        bias = pi @ self.bias if self.bias is not None else None  # (B, K) @ (K, O) = (B, O)
+        # (B, K) @ (K, O*C/g*kh*kw): all B kernels at once, no (B, K, ...) copy
+        weight = pi @ self.weight.reshape(K, -1)    # (B, O*C/g*kh*kw)
+        bias = None if self.bias is None else pi @ self.bias  # (B, O)
         return weight, bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -195,23 +203,25 @@ class DynamicConv2d(nn.Module):
         B, C, H, W = x.shape
         O, g = self.out_channels, self.groups
         kh, kw = self.kernel_size
-        pi = self.attention(x)                          # (B, K)
-        weight, bias = self.aggregate(pi)               # (B, O*C/g*kh*kw), (B, O) or None
+        pi = self.attention(x)                      # (B, K)
+        weight, bias = self.aggregate(pi)           # (B, O*C/g*kh*kw), (B, O)
         args = (self.stride, self.padding, self.dilation)
         if self.resolved_strategy(x) == "grouped":
-            # the batch becomes channels: sample b owns channels b*C .. (b+1)*C - 1.
-            # reshape, not view: a channels_last x is not contiguous in this order (copies)
-            x = x.reshape(1, B * C, H, W)               # (1, B*C, H, W)
+            # sample b owns channels b*C .. (b+1)*C - 1; reshape, not view:
+            # a channels_last x is not contiguous in this order (then it copies)
+            x = x.reshape(1, B * C, H, W)                   # (1, B*C, H, W)
             weight = weight.reshape(B * O, C // g, kh, kw)  # (B*O, C/g, kh, kw)
-            bias = bias.reshape(B * O) if bias is not None else None  # (B*O,)
-            # groups = B*g: output channels b*O .. (b+1)*O - 1 only see sample b's channels
+            if bias is not None:
+                bias = bias.reshape(B * O)                  # (B*O,)
+            # groups = B*g: output channels of sample b see only its channels
             y = F.conv2d(x, weight, bias, *args, groups=B * g)  # (1, B*O, H', W')
-            return y.reshape(B, O, *y.shape[2:])        # (B, O, H', W'), a free view
-        weight = weight.reshape(B, O, C // g, kh, kw)   # (B, O, C/g, kh, kw)
-        # x[b:b+1] keeps x's memory format, so channels_last stays channels_last
-        outs = [F.conv2d(x[b:b + 1], weight[b], None if bias is None else bias[b], *args,
-                         groups=g) for b in range(B)]   # B x (1, O, H', W')
-        return outs[0] if B == 1 else torch.cat(outs)   # (B, O, H', W'); no copy for B = 1
+            return y.reshape(B, O, *y.shape[2:])    # (B, O, H', W'), no copy
+        weight = weight.reshape(B, O, C // g, kh, kw)  # (B, O, C/g, kh, kw)
+        # x[b:b+1] keeps x's memory format: channels_last stays channels_last
+        outs = [F.conv2d(x[b:b + 1], weight[b],
+                         None if bias is None else bias[b], *args, groups=g)
+                for b in range(B)]                  # B x (1, O, H', W')
+        return outs[0] if B == 1 else torch.cat(outs)  # (B, O, H', W')
     # --8<-- [end:forward]
 
 
@@ -234,10 +244,11 @@ def dynamic_conv2d_loop(conv: DynamicConv2d, x: torch.Tensor) -> torch.Tensor:
 
 
 # --8<-- [start:temperature]
-def temperature_schedule(epoch: float, anneal_epochs: float = 10, start: float = 30.0,
-                         end: float = 1.0) -> float:
-    """Softmax temperature at ``epoch``: linear from ``start`` to ``end`` over the first
-    ``anneal_epochs`` epochs, then ``end`` (the paper: 30 -> 1 over 10 epochs).
+def temperature_schedule(epoch: float, anneal_epochs: float = 10,
+                         start: float = 30.0, end: float = 1.0) -> float:
+    """Softmax temperature at ``epoch``: linear from ``start`` to ``end``
+    over the first ``anneal_epochs`` epochs, then ``end``
+    (the paper: 30 -> 1 over 10 epochs).
 
     >>> [temperature_schedule(e) for e in (0, 5, 10, 90)]
     [30.0, 15.5, 1.0, 1.0]

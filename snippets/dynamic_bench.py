@@ -1,7 +1,7 @@
 """Forward-time benchmark of ``DynamicConv2d`` (Chen et al., arXiv:1912.03458).
 
     python -m snippets.dynamic_bench [--device cpu|cuda] [--quick] [--out PATH]
-                                     [--threads N] [--clock wall|cpu]
+                                     [--threads N] [--clock wall|cpu] [--rounds N]
 
 Times, in ``torch.inference_mode`` with float32, for C = O = 64, 56x56, k = 3, K = 4 at batch
 1, 8 and 32, in both memory layouts (contiguous NCHW and channels_last):
@@ -81,14 +81,18 @@ def _stats(times: list[float]) -> dict:
 
 
 def run(device: str = "cpu", quick: bool = False, threads: int | None = None,
-        clock: str = "wall") -> dict:
+        clock: str = "wall", rounds: int | None = None) -> dict:
     """Measure every implementation; return the result as a JSON-ready dict.
 
     ``clock="cpu"`` times with the thread's CPU time instead of the wall clock: on a CPU
     shared with other busy processes, it leaves out the time this process waits for a core
     (it needs one thread, so that all the work runs on the timing thread).
     """
-    cfg = QUICK if quick else FULL
+    cfg = dict(QUICK if quick else FULL)
+    if rounds is not None:
+        if rounds < 1:
+            raise ValueError(f"rounds must be >= 1, got {rounds}")
+        cfg["rounds"] = rounds
     if clock not in ("wall", "cpu"):
         raise ValueError(f"clock must be 'wall' or 'cpu', got {clock!r}")
     if threads is not None:
@@ -168,6 +172,7 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--quick", action="store_true", help="tiny shapes, for tests")
     parser.add_argument("--out", type=Path, help="default: results/dynamic/<device>.json")
     parser.add_argument("--threads", type=int, help="CPU threads (default: torch's default)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default: 3, quick: 1)")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="cpu: the thread's CPU time (needs --threads 1), for a busy machine")
     args = parser.parse_args(argv)
@@ -177,7 +182,9 @@ def main(argv: list[str] | None = None) -> Path:
         parser.error("--device cuda, but CUDA is not available")
     if args.clock == "cpu" and (args.device != "cpu" or args.threads != 1):
         parser.error("--clock cpu needs --device cpu and --threads 1")
-    result = run(args.device, args.quick, args.threads, args.clock)
+    if args.rounds is not None and args.rounds < 1:
+        parser.error(f"--rounds must be >= 1, got {args.rounds}")
+    result = run(args.device, args.quick, args.threads, args.clock, args.rounds)
     out = args.out or RESULTS / f"{args.device}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")

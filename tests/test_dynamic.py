@@ -11,7 +11,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from snippets import formulas
 from snippets.dynamic import (
-    STRATEGIES,
+    DYNAMIC_STRATEGIES,
     DynamicConv2d,
     KernelAttention,
     dynamic_conv2d_loop,
@@ -21,7 +21,7 @@ from snippets.dynamic import (
 from snippets.dynamic_bench import IMPLEMENTATIONS, main as bench_main
 
 # the strategies DynamicConv2d can run (auto resolves to one of them per device)
-CONCRETE = [s for s in STRATEGIES if s != "auto"]
+CONCRETE = [s for s in DYNAMIC_STRATEGIES if s != "auto"]
 
 
 @st.composite
@@ -67,7 +67,7 @@ def test_output_and_gradients_equal_the_per_sample_loop(device, cfg):
     expected = dynamic_conv2d_loop(conv, x)
     grad_out = torch.randn_like(expected)
     expected_grads = torch.autograd.grad(expected, [x, *conv.parameters()], grad_out)
-    for strategy in STRATEGIES:
+    for strategy in DYNAMIC_STRATEGIES:
         conv.strategy = strategy
         y = conv(x)
         assert y.shape == expected.shape
@@ -77,7 +77,7 @@ def test_output_and_gradients_equal_the_per_sample_loop(device, cfg):
             torch.testing.assert_close(got, want)
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("strategy", DYNAMIC_STRATEGIES)
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_float32_resnet_shape_batch_1_and_more(device, strategy, channels_last):
     """The benchmark's layer in float32, batch 1 and 3, both memory layouts."""
@@ -90,12 +90,14 @@ def test_float32_resnet_shape_batch_1_and_more(device, strategy, channels_last):
         torch.testing.assert_close(y, dynamic_conv2d_loop(conv, x), rtol=1e-4, atol=1e-5)
 
 
-def test_auto_strategy_picks_grouped_on_cuda_and_loop_on_cpu(device):
+def test_auto_strategy_picks_loop_only_for_channels_last_on_cpu(device):
     conv = DynamicConv2d(4, 4, 3).to(device)
     x = torch.randn(2, 4, 5, 5, device=device)
-    assert conv.resolved_strategy(x) == ("grouped" if device.type == "cuda" else "loop")
-    conv.strategy = "grouped"
+    x_cl = x.contiguous(memory_format=torch.channels_last)
     assert conv.resolved_strategy(x) == "grouped"
+    assert conv.resolved_strategy(x_cl) == ("loop" if device.type == "cpu" else "grouped")
+    conv.strategy = "loop"
+    assert conv.resolved_strategy(x) == "loop"
 
 
 @pytest.mark.parametrize("strategy", CONCRETE)
@@ -152,7 +154,7 @@ def test_params_and_flops_match_the_formulas(cfg):
                 for k, s in zip(conv.kernel_size, conv.stride)]
     macs = formulas.dynamic_conv2d_macs(**{k: kwargs[k] for k in keys},
                                         output_size=out_size, batch=run["batch"])
-    for strategy in STRATEGIES:
+    for strategy in DYNAMIC_STRATEGIES:
         conv.strategy = strategy
         with FlopCounterMode(display=False) as counter:
             y = conv(x)
