@@ -149,8 +149,12 @@ def machine_sentence(result: dict, lang: str) -> str:
         lang, f"测量开始时 1 分钟平均负载为 {before:.1f}（{result['cpu_count']} 个逻辑核）。",
         f"The 1-minute load average was {before:.1f} when it started "
         f"({result['cpu_count']} logical cores).")
-    clock = t(lang, "线程 CPU 时间" if result["clock"] == "thread CPU time" else "墙上时间",
-              result["clock"])
+    cpu_clock = result["clock"] == "thread CPU time"
+    clock = t(lang, "线程 CPU 时间" if cpu_clock else "墙上时间", result["clock"])
+    if cpu_clock:  # say why: the machine was shared, wall time would time the neighbours
+        clock += t(lang, "（机器与其他进程共用，按 CPU 时间计时以减少它们的干扰）",
+                   " (the machine was shared with other processes; CPU time keeps most of "
+                   "their interference out)")
     return t(
         lang,
         f"测量环境：{result['device_name']}，PyTorch {result['torch']}，{result['threads']} 个线程，"
@@ -158,10 +162,30 @@ def machine_sentence(result: dict, lang: str) -> str:
         f"测量于 {result['measured_at'][:10]}。{load_text}"
         f"单位为毫秒：中位数（括号内为四分位距 IQR）；`DynamicConv2d` 一栏注明了 `strategy=\"auto\"` 选中的做法。",
         f"Measured on {result['device_name']} with PyTorch {result['torch']}, "
-        f"{result['threads']} thread(s), {clock}, {result['mode']}, on "
+        f"{result['threads']} thread{'s' if result['threads'] > 1 else ''}, {clock}, {result['mode']}, on "
         f"{result['measured_at'][:10]}. {load_text} "
         f"Times in milliseconds: median (interquartile range in brackets); the `DynamicConv2d` "
         f"column names the strategy `strategy=\"auto\"` picked.")
+
+
+def summary_sentence(result: dict, lang: str) -> str:
+    """The dynamic/static ratio range per layout, and the reference loop at the largest batch."""
+    parts = []
+    for layout, zh_name, en_name in (("contiguous", "NCHW 输入", "NCHW inputs"),
+                                     ("channels_last", "channels_last 输入", "channels_last inputs")):
+        ratios = [r["times"]["dynamic"]["median_ms"] / r["times"]["static"]["median_ms"]
+                  for r in result["rows"] if r["layout"] == layout]
+        if ratios:
+            parts.append(t(lang, f"{zh_name}为静态卷积的 {min(ratios):.2f}–{max(ratios):.2f} 倍",
+                           f"{min(ratios):.2f}–{max(ratios):.2f}× the static convolution for "
+                           f"{en_name}"))
+    big = max(result["rows"], key=lambda r: (r["batch"], r["layout"] == "contiguous"))
+    ref, dyn = (big["times"][k]["median_ms"] for k in ("reference", "dynamic"))
+    return t(lang,
+             f"`DynamicConv2d` 的前向时间：{'；'.join(parts)}。批大小 {big['batch']}（NCHW）时，"
+             f"逐样本的参考循环用时 {ref:.2f} ms，`DynamicConv2d` 为 {dyn:.2f} ms。",
+             f"`DynamicConv2d`'s forward time: {'; '.join(parts)}. At batch {big['batch']} (NCHW) "
+             f"the per-sample reference loop takes {ref:.2f} ms, `DynamicConv2d` {dyn:.2f} ms.")
 
 
 def _benchmark(device: str, lang: str) -> str:
@@ -174,7 +198,8 @@ def _benchmark(device: str, lang: str) -> str:
                  f"`results/dynamic/{device}.json` does not exist yet: this table awaits a run "
                  f"of `python -m snippets.dynamic_bench --device {device}`; no estimated "
                  "numbers are shown in its place.")
-    return machine_sentence(result, lang) + "\n\n" + benchmark_table(result, lang)
+    return (machine_sentence(result, lang) + "\n\n" + benchmark_table(result, lang) + "\n\n"
+            + summary_sentence(result, lang))
 
 
 def cpu_benchmark(lang: str) -> str:
