@@ -122,23 +122,39 @@ def load_result(device: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _ms(value: float) -> str:
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
 def _cell(times: dict) -> str:
-    return f"{times['median_ms']:.2f} ({times['iqr_ms']:.2f})"
+    return f"{_ms(times['median_ms'])} ({_ms(times['iqr_ms'])})"
+
+
+LAYOUT_NAMES = {"contiguous": "NCHW", "channels_last": "channels_last"}
 
 
 def benchmark_table(result: dict, lang: str) -> str:
-    layout_name = {"contiguous": "NCHW", "channels_last": "channels_last"}
-    head = t(lang,
-             "| 批大小 | 内存布局 | `nn.Conv2d` | `DynamicConv2d` | 动态/静态 | 分组卷积 | 逐样本卷积 | 参考循环 |",
-             "| batch | layout | `nn.Conv2d` | `DynamicConv2d` | dynamic/static | grouped conv | per-sample convs | reference loop |")
-    rows = [head, "|--:|---|--:|--:|--:|--:|--:|--:|"]
+    """DynamicConv2d against the static conv and the reference loop."""
+    head = t(lang, "| 批大小 | 内存布局 | `nn.Conv2d` | `DynamicConv2d` | 动态/静态 | 参考循环 |",
+             "| batch | layout | `nn.Conv2d` | `DynamicConv2d` | dynamic/static | reference loop |")
+    rows = [head, "|--:|---|--:|--:|--:|--:|"]
     for row in result["rows"]:
         tm = row["times"]
         ratio = tm["dynamic"]["median_ms"] / tm["static"]["median_ms"]
-        rows.append(
-            f"| {row['batch']} | {layout_name[row['layout']]} | {_cell(tm['static'])} "
-            f"| {_cell(tm['dynamic'])} `{row['auto_strategy']}` | **{ratio:.2f}×** "
-            f"| {_cell(tm['grouped'])} | {_cell(tm['loop'])} | {_cell(tm['reference'])} |")
+        rows.append(f"| {row['batch']} | {LAYOUT_NAMES[row['layout']]} | {_cell(tm['static'])} "
+                    f"| {_cell(tm['dynamic'])} | **{ratio:.2f}×** | {_cell(tm['reference'])} |")
+    return "\n".join(rows)
+
+
+def strategy_table(result: dict, lang: str) -> str:
+    """The two strategies of DynamicConv2d, forced, and the one "auto" picked."""
+    head = t(lang, "| 批大小 | 内存布局 | `\"grouped\"` | `\"loop\"` | `\"auto\"` 选中 |",
+             "| batch | layout | `\"grouped\"` | `\"loop\"` | `\"auto\"` picked |")
+    rows = [head, "|--:|---|--:|--:|---|"]
+    for row in result["rows"]:
+        tm = row["times"]
+        rows.append(f"| {row['batch']} | {LAYOUT_NAMES[row['layout']]} | {_cell(tm['grouped'])} "
+                    f"| {_cell(tm['loop'])} | `{row['auto_strategy']}` |")
     return "\n".join(rows)
 
 
@@ -160,12 +176,11 @@ def machine_sentence(result: dict, lang: str) -> str:
         f"测量环境：{result['device_name']}，PyTorch {result['torch']}，{result['threads']} 个线程，"
         f"{clock}，{result['mode'].replace('float32', 'float32 精度')}，"
         f"测量于 {result['measured_at'][:10]}。{load_text}"
-        f"单位为毫秒：中位数（括号内为四分位距 IQR）；`DynamicConv2d` 一栏注明了 `strategy=\"auto\"` 选中的做法。",
+        "单位为毫秒：中位数（括号内为四分位距 IQR）。",
         f"Measured on {result['device_name']} with PyTorch {result['torch']}, "
         f"{result['threads']} thread{'s' if result['threads'] > 1 else ''}, {clock}, {result['mode']}, on "
         f"{result['measured_at'][:10]}. {load_text} "
-        f"Times in milliseconds: median (interquartile range in brackets); the `DynamicConv2d` "
-        f"column names the strategy `strategy=\"auto\"` picked.")
+        "Times in milliseconds: median (interquartile range in brackets).")
 
 
 def summary_sentence(result: dict, lang: str) -> str:
@@ -183,9 +198,9 @@ def summary_sentence(result: dict, lang: str) -> str:
     ref, dyn = (big["times"][k]["median_ms"] for k in ("reference", "dynamic"))
     return t(lang,
              f"`DynamicConv2d` 的前向时间：{'；'.join(parts)}。批大小 {big['batch']}（NCHW）时，"
-             f"逐样本的参考循环用时 {ref:.2f} ms，`DynamicConv2d` 为 {dyn:.2f} ms。",
+             f"逐样本的参考循环用时 {_ms(ref)} ms，`DynamicConv2d` 为 {_ms(dyn)} ms。",
              f"`DynamicConv2d`'s forward time: {'; '.join(parts)}. At batch {big['batch']} (NCHW) "
-             f"the per-sample reference loop takes {ref:.2f} ms, `DynamicConv2d` {dyn:.2f} ms.")
+             f"the per-sample reference loop takes {_ms(ref)} ms, `DynamicConv2d` {_ms(dyn)} ms.")
 
 
 def _benchmark(device: str, lang: str) -> str:
@@ -198,8 +213,11 @@ def _benchmark(device: str, lang: str) -> str:
                  f"`results/dynamic/{device}.json` does not exist yet: this table awaits a run "
                  f"of `python -m snippets.dynamic_bench --device {device}`; no estimated "
                  "numbers are shown in its place.")
-    return (machine_sentence(result, lang) + "\n\n" + benchmark_table(result, lang) + "\n\n"
-            + summary_sentence(result, lang))
+    strategies = t(lang, "`DynamicConv2d` 的两种做法（强制指定）与 `\"auto\"` 的选择：",
+                   "`DynamicConv2d`'s two strategies (forced) and what `\"auto\"` picked:")
+    return "\n\n".join([machine_sentence(result, lang), benchmark_table(result, lang),
+                        summary_sentence(result, lang), strategies,
+                        strategy_table(result, lang)])
 
 
 def cpu_benchmark(lang: str) -> str:
