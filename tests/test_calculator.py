@@ -25,11 +25,11 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from snippets.calculator import CALCULATOR_KINDS, CalculatorInputs, LayerCost, calculator_rows
+from snippets.dynamic import DynamicConv2d
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -364,33 +364,6 @@ def flops(module: nn.Module, x: torch.Tensor) -> tuple[int, torch.Tensor]:
     return counter.get_total_flops(), y
 
 
-class DynamicConvReference(nn.Module):
-    """Just enough dynamic convolution (Chen et al., arXiv:1912.03458) to measure its costs:
-    K kernels, an attention MLP ``Linear(C, h) -> ReLU -> Linear(h, K)`` on the pooled input,
-    the kernels mixed per sample, then one conv for the whole batch by folding it into groups."""
-
-    def __init__(self, cin, cout, k, stride, padding, bias, num_kernels, reduction):
-        super().__init__()
-        hidden = max(cin // reduction, 4)
-        self.attention = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                                       nn.Linear(cin, hidden), nn.ReLU(),
-                                       nn.Linear(hidden, num_kernels))
-        self.weight = nn.Parameter(torch.randn(num_kernels, cout, cin, k, k))
-        self.bias = nn.Parameter(torch.randn(num_kernels, cout)) if bias else None
-        self.stride, self.padding = stride, padding
-
-    def forward(self, x):
-        b, c, h, w = x.shape
-        k, cout = self.weight.shape[-1], self.weight.shape[1]
-        pi = self.attention(x).softmax(-1)                                  # (B, K)
-        # (B, K) @ (K, C_out*C_in*k*k) -> (B*C_out, C_in, k, k): one kernel per sample
-        weight = (pi @ self.weight.flatten(1)).reshape(b * cout, c, k, k)
-        bias = None if self.bias is None else (pi @ self.bias).reshape(b * cout)  # (B*C_out,)
-        # (1, B*C_in, H, W) with B groups: sample i only meets its own kernel
-        y = F.conv2d(x.reshape(1, b * c, h, w), weight, bias, self.stride, self.padding, groups=b)
-        return y.reshape(b, cout, *y.shape[-2:])                            # (B, C_out, H', W')
-
-
 def torch_modules(c: CalculatorInputs) -> dict[str, nn.Module]:
     cin, cout, k, s, p, bias = (c.in_channels, c.out_channels, c.kernel_size, c.stride,
                                 c.padding, c.bias)
@@ -402,7 +375,8 @@ def torch_modules(c: CalculatorInputs) -> dict[str, nn.Module]:
         "dilated": nn.Conv2d(cin, cout, k, s, p, dilation=c.dilation, bias=bias),
         "transposed": nn.ConvTranspose2d(cin, cout, k, s, p, output_padding=c.output_padding,
                                          bias=bias),
-        "dynamic": DynamicConvReference(cin, cout, k, s, p, bias, c.num_kernels, c.reduction),
+        "dynamic": DynamicConv2d(cin, cout, k, s, p, bias=bias, num_kernels=c.num_kernels,
+                                 reduction=c.reduction),
     }
 
 
