@@ -1,4 +1,7 @@
-"""Keep notebook pages light: only the notebook CSS a page can use, in a cached file.
+"""Notebook pages as readers get them: light CSS, no dead scripts, figures with alt text.
+
+Light
+-----
 
 mkdocs-jupyter inlines about 590 KB into every notebook page: the whole JupyterLab
 stylesheet (widgets, file browser, icons as data URLs ...), its light theme, the Pygments
@@ -12,14 +15,26 @@ For notebook pages only, this hook drops those scripts, keeps the CSS rules that
 the page (every class a selector needs occurs in the page; ``.jupyter-wrapper :root`` and
 ``.jupyter-wrapper body`` can never match), drops exact duplicate rules, and writes the rest
 to ``assets/stylesheets/notebook.<hash>.css`` linked from ``<head>``: named by content, so
-pages with the same CSS share one cached file. tests/test_notebook_css.py and the browser
-tests (page weight, formulas, copy buttons on notebook pages) check the result.
+pages with the same CSS share one cached file.
+
+Alt text
+--------
+nbconvert gives a plotted figure no alt text ("No description has been provided for this
+image"). Each such image gets the
+``alt`` of its code cell's metadata (a string, or a list with one entry per image of the
+cell: set it in both the zh and the en notebook, in that language), or else a description
+made from the heading the figure appears under ("图：输出尺寸" / "Figure: Output size").
+
+tests/test_notebook_html.py and the browser tests (page weight, figures, formulas, copy
+buttons on notebook pages) check the result.
 """
 
 import hashlib
+import html
 import re
 from pathlib import Path
 
+import nbformat
 import tinycss2
 from mkdocs.utils import get_relative_url
 
@@ -38,6 +53,12 @@ _CLASS_ATTR = re.compile(r'\bclass="([^"]*)"')
 _NO_REQUIREMENT = re.compile(r"\[[^\]]*\]|:(?:not|is|where|has|matches|-webkit-any|-moz-any)\((?:[^()]|\([^()]*\))*\)")
 _CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
 _NEVER_MATCHES = re.compile(r"\.jupyter-wrapper\s+(?::root|html|body)\b")
+_CELL = re.compile(r'(<div class="jp-Cell [^"]*" id="cell-id=([^"]+)">)')
+_IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt=)")
+# What nbconvert writes when it has no description: as good as none for a reader.
+PLACEHOLDER_ALT = ' alt="No description has been provided for this image"'
+
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 
 
 def _selector_can_match(selector: str, classes: set[str]) -> bool:
@@ -84,6 +105,47 @@ def prune_css(css: str, classes: set[str]) -> str:
     return "".join(text for i, text in enumerate(kept) if last[text] == i)
 
 
+def _plain(markdown: str) -> str:
+    return re.sub(r"[`*$]|\[([^\]]*)\]\([^)]*\)", lambda m: m[1] or "", markdown).strip()
+
+
+def add_alt_text(article: str, nb: nbformat.NotebookNode, lang: str) -> str:
+    """Give every ``<img>`` without ``alt`` in the rendered cells of ``nb`` an alt text.
+
+    >>> nb = nbformat.v4.new_notebook(cells=[
+    ...     nbformat.v4.new_markdown_cell("## Output size", id="m"),
+    ...     nbformat.v4.new_code_cell("plot()", id="a"),
+    ...     nbformat.v4.new_code_cell("plot()", id="b", metadata={"alt": "Four windows"})])
+    >>> cells = ('<div class="jp-Cell jp-CodeCell" id="cell-id=a"><img src="x.png"></div>'
+    ...          '<div class="jp-Cell jp-CodeCell" id="cell-id=b"><img src="y.png"></div>')
+    >>> print(add_alt_text(cells, nb, "en"))
+    <div class="jp-Cell jp-CodeCell" id="cell-id=a"><img alt="Figure: Output size" src="x.png"></div><div class="jp-Cell jp-CodeCell" id="cell-id=b"><img alt="Four windows" src="y.png"></div>
+    """
+    cells = {cell.get("id"): cell for cell in nb.cells}
+    heading = next((_plain(m[1]) for c in nb.cells if c.cell_type == "markdown"
+                    for m in [_HEADING.search(c.source)] if m), "")
+    parts = _CELL.split(article)          # [before, tag, id, body, tag, id, body, ...]
+    out = [parts[0]]
+    for tag, cell_id, body in zip(parts[1::3], parts[2::3], parts[3::3]):
+        cell = cells.get(cell_id)
+        if cell is not None and cell.cell_type == "markdown":
+            headings = _HEADING.findall(cell.source)
+            heading = _plain(headings[-1]) if headings else heading
+        elif cell is not None and _IMG_WITHOUT_ALT.search(body := body.replace(PLACEHOLDER_ALT, "")):
+            given = cell.metadata.get("alt")
+            given = [given] if isinstance(given, str) else list(given or [])
+            default = f"图：{heading}" if lang == "zh" else f"Figure: {heading}"
+            images = iter(given)
+
+            def alt(_match):
+                text = next(images, None) or default
+                return f'<img alt="{html.escape(text, quote=True)}"'
+
+            body = _IMG_WITHOUT_ALT.sub(alt, body)
+        out += [tag, body]
+    return "".join(out)
+
+
 def on_post_page(output: str, page, config) -> str:
     if not page.file.src_uri.endswith(".ipynb"):
         return output
@@ -91,9 +153,11 @@ def on_post_page(output: str, page, config) -> str:
     if match is None:
         return output
     article = match[1]
+    lang = "en" if page.file.src_uri.endswith(".en.ipynb") else "zh"
+    article = add_alt_text(article, nbformat.read(page.file.abs_src_path, as_version=4), lang)
     styles = [m[1] for m in _STYLE.finditer(article)]
     if not styles:
-        return output
+        return output[:match.start()] + article + output[match.end():]
     article = _DEAD_SCRIPTS.sub("", _STYLE.sub("", article))
     classes = {name for attr in _CLASS_ATTR.findall(output) for name in attr.split()}
     css = prune_css("\n".join(styles), classes)

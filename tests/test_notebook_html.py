@@ -1,12 +1,14 @@
-"""hooks/notebook_css.py: notebook pages carry only the notebook CSS they can use, in a file."""
+"""hooks/notebook_html.py: notebook pages carry only the CSS they can use; figures get alt text."""
 
 import re
 import sys
 
+import nbformat
+
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT))
-from hooks.notebook_css import prune_css  # noqa: E402
+from hooks.notebook_html import add_alt_text, prune_css  # noqa: E402
 
 
 def test_prune_keeps_rules_whose_classes_occur():
@@ -37,6 +39,44 @@ def test_prune_keeps_the_last_of_repeated_rules():
 def test_prune_drops_the_python_list_printed_as_css():
     # mkdocs-jupyter appends str(list_of_css) in a <style>: not a stylesheet at all
     assert prune_css("['pre { line-height: 125%; }\\n.a { top: 0 }']", {"a"}) == ""
+
+
+def cell(cell_id: str, body: str) -> str:
+    return f'<div class="jp-Cell jp-CodeCell jp-Notebook-cell" id="cell-id={cell_id}">{body}</div>'
+
+
+def test_alt_text_comes_from_cell_metadata_one_per_image():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("", id="a", metadata={"alt": ["第一张", "第二张"]})])
+    out = add_alt_text(cell("a", '<img src="1.png"><img src="2.png"><img alt="kept" src="3.png">'),
+                       nb, "zh")
+    assert re.findall(r'alt="([^"]*)"', out) == ["第一张", "第二张", "kept"]
+
+
+def test_alt_text_falls_back_to_the_heading_above_the_figure():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 标题\n\n说明", id="t"),
+        nbformat.v4.new_code_cell("", id="a"),
+        nbformat.v4.new_markdown_cell("## 输出尺寸 `n_out`", id="h"),
+        nbformat.v4.new_code_cell("", id="b")])
+    html = ('<div class="jp-Cell jp-MarkdownCell jp-Notebook-cell" id="cell-id=t"><h1>标题</h1></div>'
+            + cell("a", '<img src="a.png">')
+            + '<div class="jp-Cell jp-MarkdownCell jp-Notebook-cell" id="cell-id=h"><h2>x</h2></div>'
+            + cell("b", '<img src="b.png">'))
+    assert re.findall(r'alt="([^"]*)"', add_alt_text(html, nb, "zh")) == ["图：标题", "图：输出尺寸 n_out"]
+    assert re.findall(r'alt="([^"]*)"', add_alt_text(html, nb, "en"))[1] == "Figure: 输出尺寸 n_out"
+
+
+def test_nbconvert_placeholder_counts_as_no_alt_text():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("", id="a", metadata={"alt": "Plot"})])
+    html = cell("a", '<img alt="No description has been provided for this image" src="x">')
+    assert re.findall(r'alt="([^"]*)"', add_alt_text(html, nb, "en")) == ["Plot"]
+
+
+def test_alt_text_is_escaped():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("", id="a", metadata={"alt": 'a "quoted" <b>'})])
+    assert 'alt="a &quot;quoted&quot; &lt;b&gt;"' in add_alt_text(cell("a", '<img src="x">'), nb, "en")
 
 
 def notebook_pages(site_dir):
