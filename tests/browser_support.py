@@ -20,6 +20,7 @@ import http.server
 import os
 import re
 import shutil
+import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,15 +129,26 @@ def site_server(site_dir):
     httpd.server_close()
 
 
-@pytest.fixture(scope="session")
-def browser():
+def require_browser() -> str:
+    """The Chromium to drive; skips (fails, with CI=true) when it or a Chinese font is missing."""
     executable = chromium_path()
     if executable is None:
         skip_or_fail(f"Chromium is not installed, so the browser tests cannot run; {ENABLE}")
+    if shutil.which("fc-list") and not subprocess.run(
+            ["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout.strip():
+        skip_or_fail(f"no Chinese font: Chinese text would render as boxes; {ENABLE}")
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         skip_or_fail("python playwright is not installed (python3 tasks.py test installs it)")
+    return executable
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = require_browser()
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield chromium

@@ -21,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
+from tests import browser_support
 from tests.browser_support import ARTIFACTS, browser, new_context, site_server  # noqa: F401
 from tests.conftest import ROOT
 
@@ -204,20 +205,23 @@ def copy_buttons(page) -> list[dict]:
     return results
 
 
-def settle(server, mark: int, quiet: float = 0.4, limit: float = 10.0) -> list:
-    """After the load event: wait for the search index and then for the requests to stop.
+def settle(server, mark: int, quiet: float = 0.25, limit: float = 10.0) -> list:
+    """After the load event: wait for the late requests of a first load, then for quiet.
 
-    Material fetches the search index (and the sitemaps) after the load event; the page's
-    first load is over when the server has answered those and nothing more for ``quiet`` s.
+    Material fetches the search index and the sitemaps after the load event, and Chromium
+    asks for the favicon last; the load is over when those are served (the favicon: or 1.5 s
+    passed) and nothing more came for ``quiet`` seconds.
     """
     start = last_change = time.monotonic()
     count = -1
     while time.monotonic() - start < limit:
         served = server.since(mark)
+        now = time.monotonic()
         if len(served) != count:
-            count, last_change = len(served), time.monotonic()
-        elif (any(s.path.endswith("search_index.json") for s in served)
-              and time.monotonic() - last_change >= quiet):
+            count, last_change = len(served), now
+        elif (now - last_change >= quiet
+              and any(s.path.endswith("/search_index.json") for s in served)
+              and (any(s.path.endswith("/favicon.png") for s in served) or now - start > 1.5)):
             break
         time.sleep(0.05)
     return server.since(mark)
@@ -266,7 +270,7 @@ def visit(browser, server, page: Page) -> Visit:
 
     other = page.twin.lang
     tab.hover(".md-header__option .md-select")
-    with tab.expect_navigation(wait_until="load"):
+    with tab.expect_navigation(wait_until="domcontentloaded"):
         tab.click(f".md-header__option a[hreflang={other}]")
     result.switched_to = tab.url
     result.switched_lang = tab.evaluate("document.documentElement.lang")
@@ -325,6 +329,15 @@ def report(problems: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------- tests
+
+@pytest.mark.parametrize("ci", ["", "true"])
+def test_without_chromium_the_tests_skip_here_and_fail_in_ci(monkeypatch, ci):
+    monkeypatch.setattr(browser_support, "chromium_path", lambda: None)
+    monkeypatch.setenv("CI", ci)
+    outcome = pytest.fail.Exception if ci else pytest.skip.Exception
+    with pytest.raises(outcome, match="apt-get install chromium fonts-wqy-microhei"):
+        browser_support.require_browser()
+
 
 def test_every_page_is_visited_in_both_languages(pages, visits, site_server, browser):
     """The discovered pages pair up zh/en, and the navigation reaches exactly them."""
@@ -530,8 +543,7 @@ def page_of(url: str) -> str:
 @pytest.mark.parametrize("query, expected, home", SEARCHES, ids=[s[0] for s in SEARCHES])
 def test_search_finds_the_page(search_tab, site_server, site_dir, query, expected, home):
     if not (site_dir / expected / "index.html").exists():
-        from tests.browser_support import skip_or_fail
-        skip_or_fail(f"/{expected}/ is not in this build yet (its chapter is not merged)")
+        browser_support.skip_or_fail(f"/{expected}/ is not in this build yet (its chapter is not merged)")
     search_tab.goto(Page(home).url(site_server.url))
     results, text = search(search_tab, query)
     want = Page(expected).url(site_server.url)
