@@ -120,18 +120,28 @@ def runnable_fences(source: Path) -> list[tuple[int, str]]:
 
 # --------------------------------------------------------------------------- one visit
 
-VISIBLE_TEXT = """() => {
-  // Text a reader sees in the article, outside code and typeset math.
+READING_TEXT = """() => {
+  // The article's text outside code and typeset math, hidden tabs and closed details included.
   const article = document.querySelector("article");
   const skip = "pre, code, .katex, script, style, svg, .clipboard-copy-txt";
   const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
   const parts = [];
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const parent = node.parentElement;
-    if (parent.closest(skip) || !parent.checkVisibility()) continue;
-    parts.push(node.textContent);
+    if (!node.parentElement.closest(skip)) parts.push(node.textContent);
   }
   return parts.join("");
+}"""
+
+REVEAL = """block => {
+  // Open the closed <details> and select the content tabs that hide this block.
+  for (let el = block; el; el = el.parentElement) {
+    if (el.tagName === "DETAILS") el.open = true;
+    if (el.classList.contains("tabbed-block")) {
+      const index = [...el.parentElement.children].indexOf(el);
+      const set = el.closest(".tabbed-set");
+      set.querySelectorAll(":scope > input")[index].checked = true;
+    }
+  }
 }"""
 
 IMAGES = """async () => {
@@ -169,7 +179,7 @@ class Visit:
     bytes: int = 0
     files: int = 0
     load_ms: float = 0.0
-    visible_text: str = ""
+    text: str = ""
     images: list[dict] = field(default_factory=list)
     copies: list[dict] = field(default_factory=list)      # {"shown", "copied", "button"}
     phone: dict = field(default_factory=dict)
@@ -195,10 +205,12 @@ def copy_buttons(page) -> list[dict]:
     blocks += [(cell, cell.locator(".highlight-ipynb pre"), cell.locator("clipboard-copy"))
                for cell in page.locator("article .jp-InputArea-editor").all()]
     for block, code, button in blocks:
-        shown = code.first.inner_text()
+        shown = code.first.text_content()
         if button.count() != 1:
             results.append({"shown": shown, "copied": None, "button": button.count()})
             continue
+        if not block.is_visible():
+            block.evaluate(REVEAL)
         page.evaluate("text => navigator.clipboard.writeText(text)", SENTINEL)
         button.click()
         results.append({"shown": shown, "copied": wait_for_clipboard(page), "button": 1})
@@ -251,7 +263,7 @@ def visit(browser, server, page: Page) -> Visit:
 
     alternates = tab.evaluate("[...document.querySelectorAll('link[rel=alternate][hreflang]')]"
                               ".map(link => link.href)")
-    result.visible_text = tab.evaluate(VISIBLE_TEXT)
+    result.text = tab.evaluate(READING_TEXT)
     result.images = tab.evaluate(IMAGES)
     shot = SCREENSHOTS / f"{page.name}.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
@@ -380,9 +392,9 @@ def test_every_formula_is_typeset(visits):
     problems = []
     for v in visits.values():
         for raw in ("$", "\\(", "\\[", "\\frac", "\\text"):
-            if raw in v.visible_text:
-                at = v.visible_text.index(raw)
-                problems.append(f"{v.page}: raw {raw!r} in {v.visible_text[max(0, at - 40):at + 40]!r}")
+            if raw in v.text:
+                at = v.text.index(raw)
+                problems.append(f"{v.page}: raw {raw!r} in {v.text[max(0, at - 40):at + 40]!r}")
     assert not problems, report(problems)
 
 
