@@ -25,9 +25,12 @@ _NB_INLINE = re.compile(r"(?<![\\$\w])\$(?!\s)([^$\n]+?)(?<!\s)\$(?!\w)")
 @lru_cache(maxsize=None)
 def render(tex: str, display: bool) -> str:
     try:
-        return pykatex.renderToString(tex, displayMode=display, throwOnError=True)
+        out = pykatex.renderToString(tex, displayMode=display, throwOnError=True)
     except Exception as err:  # pykatex.ParseError; re-raised with the formula for the build log
         raise ValueError(f"KaTeX cannot typeset {tex!r}: {err}") from err
+    # KaTeX writes each formula twice (MathML with the TeX source, for screen readers, and
+    # HTML); the search index should hold it once, as shown, not "k×kk \times kk×k".
+    return out.replace('<span class="katex-mathml">', '<span class="katex-mathml" data-search-exclude>', 1)
 
 
 def _arithmatex(match: re.Match) -> str:

@@ -1,0 +1,573 @@
+"""A reader's experience, in a real browser: every built page of both languages in Chromium.
+
+Pages are discovered from the built site (every ``index.html`` outside ``assets/``), so new
+chapters and notebooks are covered without editing this file. Each page is loaded once, in a
+fresh browser context (empty cache), and that visit records what the tests below check:
+console messages, every request, bytes served and time to the load event, the visible text,
+the figures, every code block's copy button, the layout at 375 px, and the language switch.
+Full-page screenshots land in test-artifacts/screenshots/<lang>/ (git-ignored); a table of
+page weights is printed at the end of the run.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from tests import browser_support
+from tests.browser_support import ARTIFACTS, browser, new_context, site_server  # noqa: F401
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.browser
+
+DOCS = ROOT / "docs"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+BUDGET = 800_000                 # bytes per page on first load (800 KB)
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 900}
+SENTINEL = "<clipboard before copying>"
+NBCONVERT_NO_ALT = "No description has been provided for this image"
+
+# Console errors that are expected, and why. Anything else fails the test.
+#   Material fetches ``sitemap.xml`` relative to each ``<link rel="alternate" hreflang>`` of
+#   the page, expecting language roots; mkdocs-static-i18n points those links at the page's
+#   own twin (which is what makes the switcher keep the page), so those fetches answer 404.
+#   The switcher does not need them: its links already name the twin page.
+EXPECTED_404 = "sitemap.xml fetched next to an alternate-language link (Material + static-i18n)"
+
+
+# --------------------------------------------------------------------------- pages
+
+@dataclass(frozen=True)
+class Page:
+    rel: str                     # path in the built site: "", "formulas", "en/notebooks/formulas"
+
+    @property
+    def lang(self) -> str:
+        return "en" if self.rel == "en" or self.rel.startswith("en/") else "zh"
+
+    @property
+    def path(self) -> str:       # the same for a page and its twin: "", "formulas"
+        return self.rel.removeprefix("en").lstrip("/") if self.lang == "en" else self.rel
+
+    @property
+    def twin(self) -> "Page":
+        if self.lang == "en":
+            return Page(self.path)
+        return Page(f"en/{self.path}".rstrip("/"))
+
+    @property
+    def name(self) -> str:
+        return f"{self.lang}/{self.path.replace('/', '_') or 'index'}"
+
+    def url(self, base: str) -> str:
+        return base + (f"{self.rel}/" if self.rel else "")
+
+    @property
+    def source(self) -> Path | None:
+        """The Markdown or notebook file this page was built from."""
+        suffix = ".en" if self.lang == "en" else ""
+        stem = self.path or "index"
+        for candidate in (f"{stem}{suffix}.md", f"{stem}/index{suffix}.md", f"{stem}{suffix}.ipynb"):
+            if (DOCS / candidate).exists():
+                return DOCS / candidate
+        return None
+
+    def __str__(self) -> str:
+        return f"/{self.rel}/" if self.rel else "/"
+
+
+def discover(site_dir: Path) -> list[Page]:
+    pages = []
+    for html in site_dir.rglob("index.html"):
+        rel = html.parent.relative_to(site_dir)
+        if rel.parts[:1] in (("assets",), ("search",)):
+            continue
+        pages.append(Page("" if rel == Path() else rel.as_posix()))
+    return sorted(pages, key=lambda p: (p.lang != "zh", p.path))
+
+
+# --------------------------------------------------------------------------- fences
+
+FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<ticks>`{3,})\s*(?P<info>[^\n`]*)$")
+
+
+def runnable_fences(source: Path) -> list[tuple[int, str]]:
+    """(line, code) of each fence pytest-markdown-docs runs: ```python, not {.python notest}."""
+    fences, lines, i = [], source.read_text().splitlines(), 0
+    while i < len(lines):
+        m = FENCE_OPEN.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        start, indent, body = i + 1, m["indent"], []
+        i += 1
+        while i < len(lines) and not re.match(rf"^{indent}{m['ticks']}\s*$", lines[i]):
+            body.append(lines[i][len(indent):])
+            i += 1
+        i += 1
+        if re.fullmatch(r"(python|py)\b.*", m["info"].strip()) and "notest" not in m["info"]:
+            fences.append((start, "\n".join(body)))
+    return fences
+
+
+# --------------------------------------------------------------------------- one visit
+
+READING_TEXT = """() => {
+  // The article's text outside code and typeset math, hidden tabs and closed details included.
+  const article = document.querySelector("article");
+  const skip = "pre, code, .katex, script, style, svg, .clipboard-copy-txt";
+  const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+  const parts = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.parentElement.closest(skip)) parts.push(node.textContent);
+  }
+  return parts.join("");
+}"""
+
+REVEAL = """block => {
+  // Open the closed <details> and select the content tabs that hide this block.
+  for (let el = block; el; el = el.parentElement) {
+    if (el.tagName === "DETAILS") el.open = true;
+    if (el.classList.contains("tabbed-block")) {
+      const index = [...el.parentElement.children].indexOf(el);
+      const set = el.closest(".tabbed-set");
+      set.querySelectorAll(":scope > input")[index].checked = true;
+    }
+  }
+}"""
+
+IMAGES = """async () => {
+  const images = [...document.querySelectorAll("article img")];
+  await Promise.all(images.map(img => img.decode().catch(() => null)));
+  return images.map(img => ({src: img.getAttribute("src").slice(0, 80), alt: img.getAttribute("alt"),
+                             width: img.naturalWidth}));
+}"""
+
+OVERFLOW = """() => {
+  // Elements that stick out of the viewport without a scrolling box of their own.
+  const width = document.documentElement.clientWidth, found = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const box = el.getBoundingClientRect();
+    if (box.right <= width + 1 || box.width === 0) continue;
+    let scroller = el.parentElement, contained = false;
+    for (; scroller && scroller !== document.body; scroller = scroller.parentElement) {
+      const overflow = getComputedStyle(scroller).overflowX;
+      if (overflow !== "visible") { contained = true; break; }
+    }
+    if (!contained) found.push(`${el.tagName.toLowerCase()}.${el.className} right=${Math.round(box.right)}`);
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, clientWidth: width,
+          offenders: found.slice(0, 8)};
+}"""
+
+
+@dataclass
+class Visit:
+    page: Page
+    console_errors: list[str] = field(default_factory=list)
+    expected_errors: list[str] = field(default_factory=list)
+    foreign_requests: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    bytes: int = 0
+    files: int = 0
+    load_ms: float = 0.0
+    text: str = ""
+    images: list[dict] = field(default_factory=list)
+    copies: list[dict] = field(default_factory=list)      # {"shown", "copied", "button"}
+    phone: dict = field(default_factory=dict)
+    switched_to: str = ""
+    switched_lang: str = ""
+    screenshots: list[Path] = field(default_factory=list)
+
+
+def wait_for_clipboard(page) -> str:
+    for _ in range(40):
+        text = page.evaluate("navigator.clipboard.readText()")
+        if text != SENTINEL:
+            return text
+        time.sleep(0.025)
+    return SENTINEL
+
+
+def copy_buttons(page) -> list[dict]:
+    """Click every code block's copy button; what landed on the clipboard vs what is shown."""
+    results = []
+    blocks = [(block, block.locator("code"), block.locator("button[data-md-type=copy]"))
+              for block in page.locator("article pre:has(> code)").all()]
+    blocks += [(cell, cell.locator(".highlight-ipynb pre"), cell.locator("clipboard-copy"))
+               for cell in page.locator("article .jp-InputArea-editor").all()]
+    for block, code, button in blocks:
+        shown = code.first.text_content()
+        if button.count() != 1:
+            results.append({"shown": shown, "copied": None, "button": button.count()})
+            continue
+        if not block.is_visible():
+            block.evaluate(REVEAL)
+        page.evaluate("text => navigator.clipboard.writeText(text)", SENTINEL)
+        button.click()
+        results.append({"shown": shown, "copied": wait_for_clipboard(page), "button": 1})
+    return results
+
+
+def settle(server, mark: int, quiet: float = 0.25, limit: float = 10.0) -> list:
+    """After the load event: wait for the late requests of a first load, then for quiet.
+
+    Material fetches the search index and the sitemaps after the load event, and Chromium
+    asks for the favicon last; the load is over when those are served (the favicon: or 1.5 s
+    passed) and nothing more came for ``quiet`` seconds.
+    """
+    start = last_change = time.monotonic()
+    count = -1
+    while time.monotonic() - start < limit:
+        served = server.since(mark)
+        now = time.monotonic()
+        if len(served) != count:
+            count, last_change = len(served), now
+        elif (now - last_change >= quiet
+              and any(s.path.endswith("/search_index.json") for s in served)
+              and (any(s.path.endswith("/favicon.png") for s in served) or now - start > 1.5)):
+            break
+        time.sleep(0.05)
+    return server.since(mark)
+
+
+def visit(browser, server, page: Page) -> Visit:
+    result = Visit(page)
+    context = new_context(browser, viewport=DESKTOP, permissions=["clipboard-read", "clipboard-write"])
+    tab = context.new_page()
+
+    def on_console(message):
+        if message.type == "error":
+            url = message.location.get("url", "")
+            result.console_errors.append(f"{message.text} [{url}]")
+
+    tab.on("console", on_console)
+    tab.on("pageerror", lambda error: result.console_errors.append(f"uncaught: {error}"))
+    tab.on("requestfailed", lambda request: result.failed_requests.append(
+        f"{request.url} ({request.failure})"))
+
+    mark = server.mark()
+    tab.goto(page.url(server.url), wait_until="load")
+    served = settle(server, mark)
+    result.bytes = sum(s.size for s in served)
+    result.files = len(served)
+    result.load_ms = tab.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
+
+    alternates = tab.evaluate("[...document.querySelectorAll('link[rel=alternate][hreflang]')]"
+                              ".map(link => link.href)")
+    result.text = tab.evaluate(READING_TEXT)
+    result.images = tab.evaluate(IMAGES)
+    shot = SCREENSHOTS / f"{page.name}.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=shot, full_page=True)
+    result.screenshots.append(shot)
+
+    tab.set_viewport_size(PHONE)
+    tab.evaluate("new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve)))")
+    result.phone = tab.evaluate(OVERFLOW)
+    shot = SCREENSHOTS / f"{page.name}.375px.png"
+    tab.screenshot(path=shot, full_page=True)
+    result.screenshots.append(shot)
+    tab.set_viewport_size(DESKTOP)
+
+    result.copies = copy_buttons(tab)    # last: clicking scrolls the page and shows a toast
+
+    other = page.twin.lang
+    tab.hover(".md-header__option .md-select")
+    with tab.expect_navigation(wait_until="domcontentloaded"):
+        tab.click(f".md-header__option a[hreflang={other}]")
+    result.switched_to = tab.url
+    result.switched_lang = tab.evaluate("document.documentElement.lang")
+
+    result.foreign_requests = list(context.foreign_requests)
+    context.close()
+    # The expected 404s: sitemap.xml next to this page's alternate-language links.
+    allowed = {urljoin(href, "sitemap.xml") for href in alternates}
+    for error in list(result.console_errors):
+        url = error.rsplit("[", 1)[-1].rstrip("]")
+        if "status of 404" in error and url in allowed:
+            result.console_errors.remove(error)
+            result.expected_errors.append(error)
+    return result
+
+
+# --------------------------------------------------------------------------- the session's visits
+
+class PageWeightReport:
+    """Prints the page-weight table in pytest's terminal summary (shown without -s)."""
+
+    def __init__(self, visits: dict):
+        self.visits = visits
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not self.visits:
+            return
+        tr = terminalreporter
+        tr.section("page weight: first load, uncompressed, from the local server")
+        tr.write_line(f"{'page':<34} {'files':>5} {'bytes':>10} {'KB':>7} {'load ms':>8}")
+        for v in self.visits.values():
+            flag = "  OVER BUDGET" if v.bytes >= BUDGET else ""
+            tr.write_line(f"{str(v.page):<34} {v.files:>5} {v.bytes:>10,} {v.bytes / 1000:>7.1f} "
+                          f"{v.load_ms:>8.0f}{flag}")
+        tr.write_line(f"budget: {BUDGET:,} bytes per page; screenshots in "
+                      f"{SCREENSHOTS.relative_to(ROOT)}/")
+
+
+@pytest.fixture(scope="session")
+def pages(site_dir) -> list[Page]:
+    return discover(site_dir)
+
+
+@pytest.fixture(scope="session")
+def visits(request, browser, site_server, pages) -> dict[Page, Visit]:
+    results: dict[Page, Visit] = {}
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)      # no stale shots of renamed pages
+    request.config.pluginmanager.register(PageWeightReport(results), "conv-atlas-page-weight")
+    for page in pages:
+        results[page] = visit(browser, site_server, page)
+    return results
+
+
+def report(problems: list[str]) -> str:
+    return "\n".join(problems[:40]) + (f"\n... and {len(problems) - 40} more" if len(problems) > 40 else "")
+
+
+# --------------------------------------------------------------------------- tests
+
+@pytest.mark.parametrize("ci", ["", "true"])
+def test_without_chromium_the_tests_skip_here_and_fail_in_ci(monkeypatch, ci):
+    monkeypatch.setattr(browser_support, "chromium_path", lambda: None)
+    monkeypatch.setenv("CI", ci)
+    outcome = pytest.fail.Exception if ci else pytest.skip.Exception
+    with pytest.raises(outcome, match="apt-get install chromium fonts-wqy-microhei"):
+        browser_support.require_browser()
+
+
+def test_every_page_is_visited_in_both_languages(pages, visits, site_server, browser):
+    """The discovered pages pair up zh/en, and the navigation reaches exactly them."""
+    zh = {p.path for p in pages if p.lang == "zh"}
+    en = {p.path for p in pages if p.lang == "en"}
+    assert zh == en, f"pages in only one language: {sorted(zh ^ en)}"
+    assert {"", "formulas", "about", "references"} <= zh
+    assert set(visits) == set(pages)
+    for lang, home in (("zh", Page("")), ("en", Page("en"))):
+        context = new_context(browser)
+        tab = context.new_page()
+        tab.goto(home.url(site_server.url))
+        links = tab.evaluate("[...document.querySelectorAll('.md-nav--primary a.md-nav__link[href]')]"
+                             ".map(a => a.href)")
+        context.close()
+        in_nav = {urlsplit(link).path.removeprefix(urlsplit(site_server.url).path).strip("/")
+                  for link in links if "#" not in link}
+        built = {p.rel for p in pages if p.lang == lang}
+        assert in_nav == built, f"{lang}: in the nav but not built {sorted(in_nav - built)}, " \
+                                f"built but not in the nav {sorted(built - in_nav)}"
+
+
+def test_no_console_errors(visits):
+    problems = [f"{v.page}: {error}" for v in visits.values() for error in v.console_errors]
+    assert not problems, report(problems)
+    # The one kind of error we allow must be what we think it is (see EXPECTED_404).
+    for v in visits.values():
+        for error in v.expected_errors:
+            assert "sitemap.xml" in error, error
+
+
+def test_no_request_to_another_host(visits):
+    problems = [f"{v.page}: {url}" for v in visits.values() for url in v.foreign_requests]
+    assert not problems, report(problems)
+    failed = [f"{v.page}: {r}" for v in visits.values() for r in v.failed_requests]
+    assert not failed, report(failed)
+
+
+def test_every_formula_is_typeset(visits):
+    problems = []
+    for v in visits.values():
+        for raw in ("$", "\\(", "\\[", "\\frac", "\\text"):
+            if raw in v.text:
+                at = v.text.index(raw)
+                problems.append(f"{v.page}: raw {raw!r} in {v.text[max(0, at - 40):at + 40]!r}")
+    assert not problems, report(problems)
+
+
+def test_every_figure_loads_and_has_alt_text(visits):
+    problems = []
+    for v in visits.values():
+        for image in v.images:
+            if image["width"] == 0:
+                problems.append(f"{v.page}: {image['src']} did not load")
+            if not (image["alt"] or "").strip() or image["alt"] == NBCONVERT_NO_ALT:
+                problems.append(f"{v.page}: {image['src']} has no alt text ({image['alt']!r})")
+    assert not problems, report(problems)
+
+
+def test_language_switcher_keeps_the_page(visits, site_server):
+    problems = []
+    for v in visits.values():
+        want = v.page.twin.url(site_server.url)
+        if v.switched_to != want or v.switched_lang != v.page.twin.lang:
+            problems.append(f"{v.page}: switched to {v.switched_to} (lang {v.switched_lang}), "
+                            f"expected {want}")
+    assert not problems, report(problems)
+
+
+def test_every_code_block_has_a_working_copy_button(visits):
+    problems = []
+    for v in visits.values():
+        for i, copy in enumerate(v.copies, 1):
+            if copy["button"] != 1:
+                problems.append(f"{v.page}: code block {i} has {copy['button']} copy buttons")
+            elif copy["copied"] == SENTINEL:
+                problems.append(f"{v.page}: code block {i}: the copy button copied nothing")
+            elif copy["copied"].rstrip("\n") != copy["shown"].rstrip("\n"):
+                problems.append(f"{v.page}: code block {i}: copied text differs from the shown code:"
+                                f"\n{copy['copied']!r}\n{copy['shown']!r}")
+    assert not problems, report(problems)
+
+
+RUNNER = r"""
+import json, sys, traceback
+results = []
+for name, code in json.load(sys.stdin):
+    try:
+        exec(compile(code, name, "exec"), {"__name__": "__main__"})
+        results.append(None)
+    except BaseException:
+        results.append(traceback.format_exc(limit=-3))
+print("\n" + json.dumps(results))
+"""
+
+
+def test_copied_examples_are_python_that_runs(visits):
+    """The text a copy button gives for each runnable example runs, from the repository root.
+
+    Runnable examples are the ```python fences (not ``{.python notest}``) of the page's source,
+    which pytest-markdown-docs also runs; the page renders both kinds alike, so the source
+    says which blocks they are. All examples run in one subprocess (each in a fresh namespace,
+    as pytest-markdown-docs runs them) so that torch is imported once.
+    """
+    problems, examples = [], {}
+    for v in visits.values():
+        if v.page.source is None or v.page.source.suffix != ".md":
+            continue
+        copied = [c["copied"].rstrip("\n") for c in v.copies if c["copied"] not in (None, SENTINEL)]
+        for line, code in runnable_fences(v.page.source):
+            if code.rstrip("\n") not in copied:
+                problems.append(f"{v.page}: the example at {v.page.source.name}:{line} is not what "
+                                "any copy button gives")
+                continue
+            examples.setdefault(code.rstrip("\n"), f"{v.page} ({v.page.source.name}:{line})")
+    assert not problems, report(problems)
+    assert examples, "no runnable example found on any page"
+    for code, name in examples.items():
+        try:
+            compile(code, name, "exec")
+        except SyntaxError as error:
+            problems.append(f"{name}: not valid Python: {error}")
+    assert not problems, report(problems)
+    run = subprocess.run([sys.executable, "-c", RUNNER], cwd=ROOT, capture_output=True, text=True,
+                         input=json.dumps([[name, code] for code, name in examples.items()]),
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads(run.stdout.rsplit("\n", 2)[-2])
+    problems = [f"{name} failed:\n{error}" for (code, name), error in zip(examples.items(), results)
+                if error is not None]
+    assert not problems, report(problems)
+
+
+def test_readable_at_phone_width(visits):
+    problems = []
+    for v in visits.values():
+        phone = v.phone
+        if phone["scrollWidth"] > phone["clientWidth"]:
+            problems.append(f"{v.page}: body scrolls sideways at 375 px ({phone['scrollWidth']} > "
+                            f"{phone['clientWidth']}): {phone['offenders']}")
+    assert not problems, report(problems)
+
+
+def test_page_weight_is_under_budget(visits):
+    problems = [f"{v.page}: {v.bytes:,} bytes on first load (budget {BUDGET:,})"
+                for v in visits.values() if v.bytes >= BUDGET]
+    assert not problems, report(problems)
+    for v in visits.values():
+        assert v.files > 5 and v.load_ms > 0, v   # the measurement saw the page's assets
+
+
+def test_screenshots_are_saved(visits):
+    for v in visits.values():
+        for shot in v.screenshots:
+            assert shot.exists() and shot.stat().st_size > 1000, shot
+
+
+# --------------------------------------------------------------------------- search
+
+# Material segments a Chinese query against the words in its index (jieba's words, plus
+# jieba_userdict.txt) and matches word prefixes: these check both ends agree.
+SEARCHES = [
+    # query, the page that must come first, the home page the reader searches from
+    ("深度可分离", "separable", ""),
+    ("深度可分离卷积", "separable", ""),
+    ("可分离", "separable", ""),
+    ("转置", "transposed", ""),
+    ("转置卷积", "transposed", ""),
+    ("transposed", "en/transposed", "en"),
+    ("depthwise", "en/separable", "en"),
+]
+RAW_TEX = re.compile(r"\\(frac|text|times|cdot|left|right)\b|\$")
+
+
+@pytest.fixture(scope="module")
+def search_tab(browser, site_server):
+    context = new_context(browser, viewport=DESKTOP)
+    tab = context.new_page()
+    yield tab
+    assert not context.foreign_requests, context.foreign_requests
+    context.close()
+
+
+def search(tab, query: str) -> tuple[list[str], str]:
+    """The result links, in order, and the text of the result list."""
+    box = tab.locator("input.md-search__input")
+    box.click()
+    box.fill(query)
+    box.press("End")           # Material searches on keyup; fill() alone types no key
+    tab.wait_for_function(
+        "q => document.querySelector('input.md-search__input').value === q"
+        " && document.querySelector('.md-search-result__meta')?.textContent.trim()", arg=query)
+    tab.wait_for_timeout(100)
+    return (tab.evaluate("[...document.querySelectorAll('.md-search-result__item > a')]"
+                         ".map(a => a.href)"),
+            tab.inner_text(".md-search-result"))
+
+
+def page_of(url: str) -> str:
+    return url.split("?")[0].split("#")[0]
+
+
+@pytest.mark.parametrize("query, expected, home", SEARCHES, ids=[s[0] for s in SEARCHES])
+def test_search_finds_the_page(search_tab, site_server, site_dir, query, expected, home):
+    if not (site_dir / expected / "index.html").exists():
+        browser_support.skip_or_fail(f"/{expected}/ is not in this build yet (its chapter is not merged)")
+    search_tab.goto(Page(home).url(site_server.url))
+    results, text = search(search_tab, query)
+    want = Page(expected).url(site_server.url)
+    assert results, f"searching {query!r} found nothing"
+    assert page_of(results[0]) == want, f"searching {query!r}: first result {results[0]}, " \
+                                        f"expected {want}; all: {results[:5]}"
+    assert not RAW_TEX.search(text), f"raw TeX in the search results: {RAW_TEX.search(text)[0]!r}"
+
+
+def test_search_finds_a_word_jieba_would_split(search_tab, site_server):
+    """参数量 is indexed as one word (jieba_userdict.txt); jieba alone splits it 参/数量."""
+    search_tab.goto(site_server.url)
+    results, text = search(search_tab, "参数量")
+    assert Page("formulas").url(site_server.url) in map(page_of, results), results
+    assert not RAW_TEX.search(text), RAW_TEX.search(text)[0]
