@@ -16,6 +16,9 @@ from pathlib import Path
 from mkdocs import plugins
 
 _CODE_BLOCK = re.compile(r"<pre\b.*?</pre>", re.S)
+# jieba's word breaks (U+200B, 3 bytes each) next to a space or punctuation that already
+# separates words (the search separator in mkdocs.yml) say nothing more
+_REDUNDANT_BREAK = re.compile(r"\u200b*([\s、。，．？！；：（）「」《》])\u200b*")
 _CONFIG_BASE = re.compile(r'(<script id="__config" type="application/json">\{[^<]*?"base": ")([^"]*)"')
 
 
@@ -42,7 +45,7 @@ def on_post_build(config):
     index = json.loads(path.read_text())
     docs = [d for d in index["docs"] if not is_notebook(d["location"])]
     for doc in docs:
-        doc["text"] = _CODE_BLOCK.sub(" ", doc["text"])
+        doc["text"] = _REDUNDANT_BREAK.sub(r"\1", _CODE_BLOCK.sub(" ", doc["text"]))
     zh = [d for d in docs if not is_english(d["location"])]
     en = [{**d, "location": d["location"][len("en/"):]} for d in docs if is_english(d["location"])]
     for out, entries in ((path, zh), (Path(config["site_dir"]) / "en" / "search" / path.name, en)):
