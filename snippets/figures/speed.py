@@ -30,7 +30,8 @@ def _results(results):
 
 def _title(lang, name, lookup):
     device = lookup.result["device"]
-    threads = t(lang, f"{device['threads']} 线程", f"{device['threads']} threads")
+    n = device["threads"]
+    threads = t(lang, f"{n} 线程", f"{n} thread" + ("s" if n != 1 else ""))
     return f"{name.upper()}: {device['name']}" + (f" ({threads})" if device["type"] == "cpu"
                                                    else "")
 
@@ -68,8 +69,9 @@ def fig_ratio(lang: str, results=None):
             for lay in ("nchw", "channels_last"))) * 1.12)
         ax.set_title(_title(lang, name, lk), fontsize=10)
         ax.grid(axis="y", alpha=0.3)
-    axes[0][0].legend(fontsize=8, loc="upper left", ncol=1, framealpha=0.9)
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
     return fig
 
 
@@ -86,13 +88,14 @@ def fig_roofline(lang: str, results=None):
         grid = np.geomspace(lo, hi, 200)
         ax.plot(grid, np.minimum(lk.peak, grid * lk.bandwidth) / 1e9, color="black", linewidth=1.6)
         ax.axvline(lk.ridge, color="#777", linewidth=0.8, linestyle=":")
-        ax.text(hi / 1.05, lk.peak / 1e9 * 1.08,
-                t(lang, f"矩阵乘峰值 {lk.peak / 1e9:.0f} GFLOP/s",
-                  f"matmul peak {lk.peak / 1e9:.0f} GFLOP/s"), ha="right", va="bottom", fontsize=8)
-        ax.text(lo * 1.15, lo * 1.15 * lk.bandwidth / 1e9 * 1.25,
+        ax.text(lk.ridge * 1.1, lk.peak / 1e9 * 1.12,
+                t(lang, f"矩阵乘峰值 {lk.peak / 1e9:.1f} GFLOP/s",
+                  f"matmul peak {lk.peak / 1e9:.1f} GFLOP/s"), ha="left", va="bottom",
+                fontsize=8, bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1))
+        ax.text(lk.ridge / 1.1, lk.peak / 1e9 * 1.12,
                 t(lang, f"拷贝带宽 {lk.bandwidth / 1e9:.1f} GB/s",
-                  f"copy bandwidth {lk.bandwidth / 1e9:.1f} GB/s"),
-                rotation=0, ha="left", va="bottom", fontsize=8)
+                  f"copy bandwidth {lk.bandwidth / 1e9:.1f} GB/s"), ha="right", va="bottom",
+                fontsize=8, bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1))
         for x, y, i, layout, op in points:
             color = COLORS[(i, "channels_last")]
             ax.scatter(x, y, marker=OP_MARKERS[op], s=34, zorder=3,
