@@ -425,22 +425,33 @@ def gpu_section(lang: str) -> str:
                  for lk in (cpu, gpu) for b in cpu.batches]
         rows.append(f"| {layer.label} | {_ratio(theory_ratio(layer))} | " + " | ".join(cells) + " |")
     d = gpu.result["device"]
-    b1 = gpu.batches[0]
-    dw_frac = [gpu.bytes_per_s(l, b, "channels_last", "depthwise") / gpu.bandwidth
+    b1, layout = gpu.batches[0], _best_layout(gpu)
+    dw_frac = [gpu.bytes_per_s(l, b, layout, "depthwise") / gpu.bandwidth
                for l in gpu.layers for b in gpu.batches]
-    oh_share = [gpu.overhead("channels_last") / gpu.time(l, b1, "channels_last", "separable")
-                for l in gpu.layers]
+    oh_share = [gpu.overhead(layout) / gpu.time(l, b1, layout, "separable") for l in gpu.layers]
+    # a block that takes less than three empty calls is mostly fixed per-call cost
+    call_bound = [l.label for l in gpu.layers
+                  if gpu.time(l, b1, layout, "separable") < 3 * gpu.overhead(layout)]
+    names = t(lang, "、", ", ").join(call_bound)
+    bound = (t(lang, f"{names} 的可分离块用时不到三次空调用：这些层在批量 {b1} 时主要是在付每次调用的"
+                     f"固定开销（内核启动等），这正是笔记所说的“层数”效应。",
+               f"In {names} the separable block takes less than three empty calls: at batch {b1} "
+               f"these layers mostly pay the fixed cost of each call (kernel launches and so on), "
+               f"which is the note's \"number of layers\" effect.") if call_bound else
+             t(lang, f"没有哪一层的可分离块在批量 {b1} 时短于三次空调用：固定开销不是主因。",
+               f"No layer's separable block at batch {b1} is shorter than three empty calls: "
+               f"fixed per-call cost is not the main effect."))
     intro = t(
         lang,
         f"GPU 是 **{d['name']}**（PyTorch {d['torch']}，CUDA {d['cuda']}，{gpu.result['created'][:10]} "
         f"测得）。表中每格是 channels_last / NCHW 的加速比。{roofline_summary(lang, 'cuda')}"
-        f"深度卷积在 GPU 上达到拷贝带宽的 {_span(dw_frac, _pct)}；批量 {b1} 时，空调用的时间相当于"
-        f"可分离块时间的 {_span(oh_share, _pct)}。",
+        f"在 GPU 上（{layout}），深度卷积达到拷贝带宽的 {_span(dw_frac, _pct)}；批量 {b1} 时，"
+        f"一次空调用相当于可分离块时间的 {_span(oh_share, _pct)}。{bound}",
         f"The GPU is **{d['name']}** (PyTorch {d['torch']}, CUDA {d['cuda']}, measured on "
         f"{gpu.result['created'][:10]}). Each cell is the speed-up in channels_last / NCHW. "
-        f"{roofline_summary(lang, 'cuda')} On the GPU the depthwise conv reaches "
+        f"{roofline_summary(lang, 'cuda')} On the GPU ({layout}) the depthwise conv reaches "
         f"{_span(dw_frac, _pct)} of the copy bandwidth; at batch {b1} an empty call takes "
-        f"{_span(oh_share, _pct)} of the separable block's time.")
+        f"{_span(oh_share, _pct)} of the separable block's time. {bound}")
     return intro + "\n\n" + "\n".join(rows)
 
 
@@ -460,12 +471,12 @@ def note_check(lang: str) -> str:
         f"{_span(ratios, _ratio)}.")
     if "cuda" in lookups:
         g = lookups["cuda"]
-        gr = [g.ratio(l, b, layout) for l in g.layers for b in g.batches]
+        gr = [g.ratio(l, b, _best_layout(g)) for l in g.layers for b in g.batches]
         text += t(
             lang,
-            f" 在 GPU 上，{len(gr)} 个组合里有 {sum(r > 3 for r in gr)} 个快了 3 倍以上，"
+            f"在 GPU 上（{_best_layout(g)}），{len(gr)} 个组合里有 {sum(r > 3 for r in gr)} 个快了 3 倍以上，"
             f"{sum(r < 1 for r in gr)} 个变慢；加速比在 {_span(gr, _ratio)} 之间。",
-            f" On the GPU, {sum(r > 3 for r in gr)} of {len(gr)} combinations are more than 3× "
+            f" On the GPU ({_best_layout(g)}), {sum(r > 3 for r in gr)} of {len(gr)} combinations are more than 3× "
             f"faster and {sum(r < 1 for r in gr)} are slower; speed-ups span {_span(gr, _ratio)}.")
     return text
 
