@@ -47,6 +47,13 @@ def test_quick_mode_writes_a_valid_result_file(quick_runs, device):
     assert len(result["measurements"]) == grid
     # one progress line per measurement, numbered, on stderr
     assert len(re.findall(rf"^\[ *\d+/{grid}\] ", stderr, re.M)) == grid
+    if result["reuse"] is not None:             # CPU with glibc: the reused-memory pass
+        assert device.type == "cpu"
+        assert len(result["reuse"]["measurements"]) == grid // 2
+        assert all(m["layout"] == "channels_last" for m in result["reuse"]["measurements"])
+        assert len(re.findall(r"^\[ *\d+/\d+\] reused memory: ", stderr, re.M)) == grid // 2
+    else:
+        assert device.type == "cuda" or not bench.keep_freed_memory()
     for m in result["measurements"]:
         t = m["time"]
         assert t["runs"] >= 1 and t["calls_per_run"] >= 1
@@ -54,7 +61,8 @@ def test_quick_mode_writes_a_valid_result_file(quick_runs, device):
     roof = result["roofline"]
     assert roof["matmul"]["flops_per_s"] == pytest.approx(
         roof["matmul"]["flops"] / roof["matmul"]["time"]["median"])
-    assert roof["copy"]["bytes"] == 2 * 4 * roof["copy"]["numel"]
+    assert roof["matmul"]["flops_per_s"] == max(m["flops_per_s"] for m in roof["matmuls"])
+    assert roof["copy"]["bytes"] == roof["fresh_copy"]["bytes"] == 2 * 4 * roof["copy"]["numel"]
 
 
 def test_validate_rejects_broken_results(quick_runs):
@@ -167,6 +175,7 @@ def fake_gpu(cpu: dict) -> dict:
     """A result shaped like a GPU's, made from the CPU's (only for testing the rendering)."""
     gpu = copy.deepcopy(cpu)
     gpu["device"].update(type="cuda", name="Test GPU 9000", cuda="12.x")
+    gpu["reuse"] = None                      # the caching allocator needs no such pass
     for i, m in enumerate(gpu["measurements"]):
         for k in ("median", "mean", "min", "max", "iqr"):
             m["time"][k] /= 10 + i % 7          # different ratios from the CPU's
@@ -236,6 +245,26 @@ def test_gflops_table_and_details_show_the_result_files_numbers(results_dir):
     assert len(table_rows(details)) == len(cpu["measurements"])
     for m in cpu["measurements"][:5]:
         assert f"{m['time']['runs']} × {m['time']['calls_per_run']}" in details
+
+
+def test_allocation_table_shows_both_passes(results_dir):
+    from snippets.pages import speed
+    cpu = json.loads((results_dir / "cpu.json").read_text())
+    if cpu["reuse"] is None:
+        assert "no reused-memory pass" in speed.allocation_table("en")
+        return
+    med, reuse = medians(cpu), {(m["layer"], m["batch"], m["op"]): m["time"]["median"]
+                                for m in cpu["reuse"]["measurements"]}
+    rows = table_rows(speed.allocation_table("en"))
+    assert len(rows) == len(cpu["measurements"]) // 8
+    for row in rows:
+        layer = next(Layer(**d) for d in cpu["settings"]["layers"]
+                     if Layer(**d).label == row[0])
+        b = int(row[1])
+        ratio = (ratio_str(med[(layer.key, b, "channels_last", "standard")]
+                           / med[(layer.key, b, "channels_last", "separable")]) + " → "
+                 + ratio_str(reuse[(layer.key, b, "standard")] / reuse[(layer.key, b, "separable")]))
+        assert row[5] == ratio
 
 
 def test_closing_quotes_every_layer_at_both_batches(results_dir):

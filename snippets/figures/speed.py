@@ -58,15 +58,25 @@ def fig_ratio(lang: str, results=None):
             ax.bar(x - 0.4 + width * (j + 0.5), ratios, width, color=COLORS[(i, layout)],
                    label=t(lang, f"批量 {batch}，{_layout_name(lang, layout)}",
                            f"batch {batch}, {_layout_name(lang, layout)}"))
+        if lk.has_reuse:   # channels_last again, with freed memory kept (no page faults)
+            for j, (i, batch, layout) in enumerate(keys):
+                if layout == "channels_last":
+                    ax.scatter(x - 0.4 + width * (j + 0.5),
+                               [lk.reuse_ratio(layer, batch) for layer in lk.layers],
+                               marker="D", s=26, facecolor="white", edgecolor="black", zorder=4,
+                               label=t(lang, "channels_last，保留内存",
+                                       "channels_last, reused memory") if i == 0 else None)
         theory = [theory_ratio(layer) for layer in lk.layers]
         ax.scatter(x, theory, marker="_", s=900, color="black", linewidths=2.2, zorder=3,
                    label=t(lang, "计算量之比 1/(1/N+1/9)", "FLOP ratio 1/(1/N+1/9)"))
         ax.axhline(1, color="#555", linewidth=0.8, linestyle="--")
         ax.set_xticks(x, [_layer_tick(layer) for layer in lk.layers], fontsize=9)
         ax.set_ylabel(t(lang, "标准卷积时间 / 可分离时间", "standard time / separable time"))
-        ax.set_ylim(0, max(max(theory), max(
-            lk.ratio(l, b, lay) for l in lk.layers for b in lk.batches
-            for lay in ("nchw", "channels_last"))) * 1.12)
+        shown = [lk.ratio(l, b, lay) for l in lk.layers for b in lk.batches
+                 for lay in ("nchw", "channels_last")]
+        if lk.has_reuse:
+            shown += [lk.reuse_ratio(l, b) for l in lk.layers for b in lk.batches]
+        ax.set_ylim(0, max(max(theory), max(shown)) * 1.12)
         ax.set_title(_title(lang, name, lk), fontsize=10)
         ax.grid(axis="y", alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()

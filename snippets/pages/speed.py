@@ -16,7 +16,8 @@ from snippets.figures import t
 
 __all__ = [
     "machine", "layer_table", "roofline_summary", "ratio_table", "gflops_table",
-    "times_details", "gap_table", "depthwise_finding", "overhead_finding", "layout_finding",
+    "times_details", "allocation_finding", "allocation_table", "gap_table",
+    "depthwise_finding", "overhead_finding", "layout_finding",
     "batch_finding", "verdict", "gpu_section", "note_check", "closing",
 ]
 
@@ -93,6 +94,21 @@ def _dw_pw_fit(lk: Lookup, layer, batch, layout) -> float:
     return lk.time(*key, "standard") / sep
 
 
+def _peel(lk: Lookup, layer, batch) -> tuple[float, float, float, float]:
+    """channels_last speed-ups: measured; with reused memory; and, on top of that, with the
+    depthwise conv as fast per FLOP as the pointwise conv; and the FLOP ratio."""
+    measured = lk.ratio(layer, batch, "channels_last")
+    if not lk.has_reuse:
+        return measured, measured, _dw_pw_fit(lk, layer, batch, "channels_last"), \
+            theory_ratio(layer)
+    t = {op: lk.reuse_time(layer, batch, op) for op in OPS}
+    dw_flops = lk.entry(layer, batch, "channels_last", "depthwise")["flops"]
+    pw_speed = lk.entry(layer, batch, "channels_last", "pointwise")["flops"] / t["pointwise"]
+    sep = t["separable"] * (t["pointwise"] + dw_flops / pw_speed) / (t["pointwise"] +
+                                                                     t["depthwise"])
+    return measured, lk.reuse_ratio(layer, batch), t["standard"] / sep, theory_ratio(layer)
+
+
 def _dw_time_share(lk: Lookup, layer, batch, layout) -> float:
     key = (layer, batch, layout)
     dw, pw = lk.time(*key, "depthwise"), lk.time(*key, "pointwise")
@@ -145,24 +161,33 @@ def layer_table(lang: str) -> str:
 def roofline_summary(lang: str, name: str = "cpu") -> str:
     lk = _lookups()[name]
     roof = lk.result["roofline"]
+    sizes = ", ".join(str(m["n"]) for m in roof["matmuls"])
     n, mib = roof["matmul"]["n"], roof["copy"]["numel"] * 4 / 2**20
+    best = max(lk.flops_per_s(l, b, lay, op) for l in lk.layers for b in lk.batches
+               for lay in LAYOUTS for op in ("standard", "pointwise"))
+    above = t(lang,
+              f"注意：最快的卷积达到 {_f(best / 1e9)} GFLOP/s，比这个峰值还高——它是 PyTorch 的矩阵乘"
+              f"实际跑出的速度，不是芯片的理论上限，oneDNN 的卷积内核在这台机器上更快。",
+              f" Note that the fastest conv reaches {_f(best / 1e9)} GFLOP/s, above this peak: "
+              f"it is what PyTorch's matmul achieves, not the chip's theoretical limit, and "
+              f"oneDNN's conv kernels do better on this machine.") if best > lk.peak else ""
     return t(
         lang,
-        f"一次 {n}×{n} 的 float32 矩阵乘测得峰值 **{_f(lk.peak / 1e9)} GFLOP/s**；拷贝一个 "
-        f"{mib:,.0f} MiB 的张量（读 + 写都计入）测得带宽 **{_f(lk.bandwidth / 1e9)} GB/s**。"
-        f"两者之比是屋脊点 **{_f(lk.ridge)} FLOP/字节**：算术强度低于它的层，按屋顶线模型受"
-        f"内存带宽限制；高于它的，受算力限制。一次几乎不做事的卷积调用"
-        f"（{_tiny(lang, roof['overhead'])}）要 "
+        f"边长 n = {sizes} 的 float32 方阵乘法中最快的一次（n = {n}）达到峰值 "
+        f"**{_f(lk.peak / 1e9)} GFLOP/s**；把一个 {mib:,.0f} MiB 的张量拷进已有的张量（读 + 写都计入）"
+        f"测得带宽 **{_f(lk.bandwidth / 1e9)} GB/s**。两者之比是屋脊点 **{_f(lk.ridge)} FLOP/字节**："
+        f"算术强度低于它的层，按屋顶线模型受内存带宽限制；高于它的，受算力限制。{above}"
+        f"一次几乎不做事的卷积调用（{_tiny(lang, roof['overhead'])}）要 "
         f"{_time(lk.overhead('channels_last'))}（channels_last）/ {_time(lk.overhead('nchw'))}"
         f"（NCHW）：这是每次调用的固定开销。",
-        f"A {n}×{n} float32 matmul reaches a peak of **{_f(lk.peak / 1e9)} GFLOP/s**; copying a "
-        f"{mib:,.0f} MiB tensor (read + write counted) gives a bandwidth of "
-        f"**{_f(lk.bandwidth / 1e9)} GB/s**. Their quotient is the ridge point, "
-        f"**{_f(lk.ridge)} FLOP/byte**: by the roofline model, a layer with a lower arithmetic "
-        f"intensity is limited by memory bandwidth, one with a higher intensity by compute. "
-        f"An almost empty conv call ({_tiny(lang, roof['overhead'])}) takes "
-        f"{_time(lk.overhead('channels_last'))} (channels_last) / {_time(lk.overhead('nchw'))} "
-        f"(NCHW): the fixed cost of every call.",
+        f"The fastest of the n×n float32 matmuls with n = {sizes} (n = {n}) reaches a peak of "
+        f"**{_f(lk.peak / 1e9)} GFLOP/s**; copying a {mib:,.0f} MiB tensor into an existing one "
+        f"(read + write counted) gives a bandwidth of **{_f(lk.bandwidth / 1e9)} GB/s**. Their "
+        f"quotient is the ridge point, **{_f(lk.ridge)} FLOP/byte**: by the roofline model, a "
+        f"layer with a lower arithmetic intensity is limited by memory bandwidth, one with a "
+        f"higher intensity by compute.{above} An almost empty conv call "
+        f"({_tiny(lang, roof['overhead'])}) takes {_time(lk.overhead('channels_last'))} "
+        f"(channels_last) / {_time(lk.overhead('nchw'))} (NCHW): the fixed cost of every call.",
     )
 
 
@@ -220,20 +245,92 @@ def times_details(lang: str) -> str:
     return "\n".join(lines)
 
 
-def gap_table(lang: str) -> str:
+def allocation_finding(lang: str) -> str:
     lk = _cpu()
-    layout = _best_layout(lk)
-    head = t(lang,
-             f"| 层 | 批量 | 实测（理论），{layout} | 若深度卷积与逐点卷积同速 | 深度卷积：FLOPs 占比 → 时间占比 |",
-             f"| layer | batch | measured (theory), {layout} | if depthwise were as fast as pointwise | depthwise: share of FLOPs → of time |")
-    rows = [head, "|---|--:|--:|--:|--:|"]
+    roof = lk.result["roofline"]
+    fresh, copy = roof["fresh_copy"]["bytes_per_s"], lk.bandwidth
+    mib = f"{roof['copy']['numel'] * 4 / 2**20:,.0f} MiB"
+    if fresh < 0.8 * copy:
+        text = t(
+            lang,
+            f"把同样的 {mib} 拷进一个每次新分配的张量（`clone()`）只有 **{_f(fresh / 1e9)} GB/s**，"
+            f"而拷进已有张量是 {_f(copy / 1e9)} GB/s：新分配的内存在第一次写入时，操作系统要逐页"
+            f"把它映射进来（缺页中断）。glibc 的 malloc 把大块内存直接向操作系统申请、释放时又还"
+            f"回去，所以每次分配大张量都要重新付这笔代价——而每次卷积调用都会分配它的输出。",
+            f"Copying the same {mib} into a tensor allocated anew by each call (`clone()`) runs "
+            f"at only **{_f(fresh / 1e9)} GB/s**, against {_f(copy / 1e9)} GB/s into an existing "
+            f"tensor: the operating system maps freshly allocated memory in page by page on its "
+            f"first write (page faults). glibc's malloc takes large blocks straight from the "
+            f"operating system and gives them back when they are freed, so every large "
+            f"allocation pays again, and every conv call allocates its output.")
+    else:
+        text = t(
+            lang,
+            f"把同样的 {mib} 拷进一个每次新分配的张量（`clone()`）是 {_f(fresh / 1e9)} GB/s，"
+            f"与拷进已有张量的 {_f(copy / 1e9)} GB/s 相差不大：在这里，分配新内存本身不贵。",
+            f"Copying the same {mib} into a tensor allocated anew by each call (`clone()`) runs "
+            f"at {_f(fresh / 1e9)} GB/s, close to the {_f(copy / 1e9)} GB/s into an existing "
+            f"tensor: here, allocating fresh memory is cheap in itself.")
+    if not lk.has_reuse:
+        return text
+    reuse = lk.result["reuse"]
+    speedups = {(op, b): [lk.time(l, b, "channels_last", op) / lk.reuse_time(l, b, op)
+                          for l in lk.layers] for op in OPS for b in lk.batches}
+    op, b = max(speedups, key=lambda k: max(speedups[k]))
+    gain = max(speedups[(op, b)])
+    layer = lk.layers[speedups[(op, b)].index(gain)]
+    moved = lk.entry(layer, b, "channels_last", op)["bytes"]
+    big = "weights" if moved["weights"] > moved["output"] else "output"
+    mb = f"{moved[big] / 1e6:,.1f} MB"
+    what = t(lang,
+             f"它有 {mb} 权重，oneDNN 每次调用都把它们重排进一块新分配的内存" if big == "weights"
+             else f"它每次写出 {mb}",
+             f"it has {mb} of weights, which oneDNN reorders into freshly allocated memory on "
+             f"every call" if big == "weights" else f"it writes {mb} per call")
+    name_en = _op("en", op) + ("" if op == "separable" else " conv")
+    text += t(
+        lang,
+        f" 为了量出这笔代价，基准测试最后让 glibc 保留释放的内存（`mallopt`，见 `keep_freed_memory`），"
+        f"再把 channels_last 的所有测量重做一遍：同一个 `clone()` 变成 "
+        f"{_f(reuse['fresh_copy']['bytes_per_s'] / 1e9)} GB/s。变化最大的是批量 {b} 的{_op(lang, op)}"
+        f"（{layer.label} 层的时间除以 {_ratio(gain)}；{what}）。",
+        f" To measure this cost, the benchmark finally tells glibc to keep freed memory "
+        f"(`mallopt`, see `keep_freed_memory`) and re-times every channels_last measurement: the "
+        f"same `clone()` then runs at {_f(reuse['fresh_copy']['bytes_per_s'] / 1e9)} GB/s. The "
+        f"{name_en} at batch {b} changes most ({layer.label} becomes {_ratio(gain)} faster; "
+        f"{what}).")
+    return text
+
+
+def allocation_table(lang: str) -> str:
+    lk = _cpu()
+    if not lk.has_reuse:
+        return t(lang, "（这次运行没有做“保留内存”的对照测量。）",
+                 "(This run has no reused-memory pass.)")
+    head = t(lang, "| 层 | 批量 | 标准卷积 | 深度卷积 | 逐点卷积 | 加速比 |",
+             "| layer | batch | standard | depthwise | pointwise | speed-up |")
+    rows = [head, "|---|--:|--:|--:|--:|--:|"]
     for layer in lk.layers:
         for b in lk.batches:
-            rows.append(f"| {layer.label} | {b} | {_ratio(lk.ratio(layer, b, layout))} "
-                        f"({_ratio(theory_ratio(layer))}) | "
-                        f"{_ratio(_dw_pw_fit(lk, layer, b, layout))} | "
-                        f"{_pct(_dw_flop_share(lk, layer, b))} → "
-                        f"{_pct(_dw_time_share(lk, layer, b, layout))} |")
+            cells = [f"{_time(lk.time(layer, b, 'channels_last', op))} → "
+                     f"{_time(lk.reuse_time(layer, b, op))}"
+                     for op in ("standard", "depthwise", "pointwise")]
+            rows.append(f"| {layer.label} | {b} | " + " | ".join(cells) +
+                        f" | {_ratio(lk.ratio(layer, b, 'channels_last'))} → "
+                        f"{_ratio(lk.reuse_ratio(layer, b))} |")
+    return "\n".join(rows)
+
+
+def gap_table(lang: str) -> str:
+    lk = _cpu()
+    head = t(lang, "| 层 | 批量 | 实测 | 保留内存后 | 再让深度卷积与逐点卷积同速 | 计算量之比 |",
+             "| layer | batch | measured | with reused memory | and depthwise as fast as pointwise | FLOP ratio |")
+    rows = [head, "|---|--:|--:|--:|--:|--:|"]
+    for layer in lk.layers:
+        for b in lk.batches:
+            r, ra, rad, r0 = _peel(lk, layer, b)
+            rows.append(f"| {layer.label} | {b} | {_ratio(r)} | "
+                        f"{_ratio(ra) if lk.has_reuse else '–'} | {_ratio(rad)} | {_ratio(r0)} |")
     return "\n".join(rows)
 
 
@@ -309,7 +406,13 @@ def overhead_finding(lang: str) -> str:
     joined = t(lang, "；", "; ").join(parts)
     joined = (joined[0].upper() + joined[1:] if lang == "en" else joined)
     heavy.sort(key=lambda l: lk.layers.index(l))
-    if heavy:
+    if len(heavy) == len(lk.layers):
+        tail = t(lang, "。在所有层里，固定开销都至少是批量 1 深度卷积时间的五分之一：小调用的代价"
+                       "很大一部分与计算无关。",
+                 ". In every layer the fixed cost is at least a fifth of the depthwise conv's "
+                 "time at batch 1: much of what a small call costs has nothing to do with "
+                 "its arithmetic.")
+    elif heavy:
         names = t(lang, "、", ", ").join(l.label for l in heavy)
         tail = t(lang, f"。在 {names} 层，固定开销至少是深度卷积时间的五分之一，不可忽略；"
                        f"其余层里它较小。",
@@ -371,34 +474,49 @@ def batch_finding(lang: str) -> str:
 
 def verdict(lang: str) -> str:
     lk = _cpu()
-    layout = _best_layout(lk)
+    names = {"alloc": t(lang, "内存分配", "memory allocation"),
+             "dw": t(lang, "深度卷积的低算术强度", "the depthwise conv's low intensity"),
+             "rest": t(lang, "其余（主要是逐点卷积每 FLOP 比标准卷积慢）",
+                       "the rest (mostly the pointwise conv being slower per FLOP than the "
+                       "standard conv)")}
+    sep = t(lang, "、", ", ")
     lines = []
     for b in lk.batches:
-        measured = [lk.ratio(l, b, layout) for l in lk.layers]
-        fitted = [_dw_pw_fit(lk, l, b, layout) for l in lk.layers]
-        theory = [theory_ratio(l) for l in lk.layers]
-        # share of the (log) gap between theory and measurement that the depthwise conv explains
-        shares = [min(1.0, max(0.0, math.log(f / m) / math.log(th / m)))
-                  for m, f, th in zip(measured, fitted, theory) if th > m * 1.05]
-        dw_main = sum(s >= 0.5 for s in shares) * 2 > len(shares)
-        span = _span(shares, _pct) if shares else "–"
-        lines.append(t(
-            lang,
-            f"批量 {b}：实测 {_span(measured, _ratio)}，理论 {_span(theory, _ratio)}；"
-            f"若深度卷积跑出逐点卷积的 FLOP/s，就是 {_span(fitted, _ratio)}。"
-            + (f"差距（按对数计）有 {span} 来自深度卷积，" if shares else "") +
-            ("**深度卷积是主因**。" if dw_main else
-             "**主要差距在于逐点卷积跑得比标准卷积慢**（它的每个 FLOP 更贵：算术强度更低，又多一次调用），深度卷积是次要的。"
-             if shares else "几乎没有差距。"),
-            f"batch {b}: measured {_span(measured, _ratio)}, theory {_span(theory, _ratio)}; "
-            f"had the depthwise conv run at the pointwise conv's FLOP/s, "
-            f"{_span(fitted, _ratio)}. "
-            + (f"The depthwise conv explains {span} of the gap (in log terms): " if shares else "")
-            + ("**the depthwise conv is the main cause**." if dw_main else
-               "**most of the gap is the pointwise conv running slower than the standard conv** "
-               "(each of its FLOPs costs more: lower intensity, one more call); the depthwise "
-               "conv comes second." if shares else
-               "there is hardly a gap.")))
+        peels = {layer: _peel(lk, layer, b) for layer in lk.layers}
+        short = {l: p for l, p in peels.items() if p[3] > p[0] * 1.05}
+        over = [l for l, p in peels.items() if p[0] > p[3] * 1.05]
+        measured = [p[0] for p in peels.values()]
+        line = t(lang, f"批量 {b}：实测 {_span(measured, _ratio)}。",
+                 f"Batch {b}: measured {_span(measured, _ratio)}.")
+        if short:
+            shares = {"alloc": [], "dw": [], "rest": []}
+            for r, ra, rad, r0 in short.values():
+                gap = math.log(r0 / r)
+                shares["alloc"].append(math.log(ra / r) / gap)
+                shares["dw"].append(math.log(rad / ra) / gap)
+                shares["rest"].append(math.log(r0 / rad) / gap)
+            mean = {k: sum(v) / len(v) for k, v in shares.items()}
+            if not lk.has_reuse:
+                del mean["alloc"]
+            top = max(mean, key=mean.get)
+            parts = sep.join(f"{names[k]} {_pct(v)}" for k, v in mean.items())
+            line += t(
+                lang,
+                f"在低于计算量之比的 {len(short)} 个层（{sep.join(l.label for l in short)}）里，"
+                f"差距（按对数平均）的来源是：{parts}。**最大的是{names[top]}。**",
+                f" In the {len(short)} layers below the FLOP ratio "
+                f"({sep.join(l.label for l in short)}) the gap (in log terms, averaged) comes "
+                f"from: {parts}. **The largest is {names[top]}.**")
+        if over:
+            line += t(
+                lang,
+                f"{sep.join(l.label for l in over)} 的实测加速比反而高于计算量之比：那里标准卷积"
+                f"被拖慢得比可分离块更厉害（保留内存后是 "
+                f"{sep.join(_ratio(peels[l][1]) for l in over)}）。",
+                f" In {sep.join(l.label for l in over)} the measured speed-up is above the "
+                f"FLOP ratio: there the standard conv is slowed down more than the block (with "
+                f"reused memory: {sep.join(_ratio(peels[l][1]) for l in over)}).")
+        lines.append(line)
     return "\n".join(f"- {line}" for line in lines)
 
 
