@@ -1,0 +1,614 @@
+"""Numbers, tables and findings on the speed page, computed from the committed benchmark
+results (``results/speed/cpu.json`` and, once a GPU has run it, ``cuda.json``).
+
+Every sentence here that states a number reads it from a result file; where the data could
+point either way (is the depthwise conv close to the copy bandwidth? is NCHW slower?), the
+sentence is chosen by the data, so a re-run on another machine rewrites the page honestly.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import geometric_mean
+
+from snippets.bench import LAYOUTS, OPS, Layer, Lookup, load_results, theory_ratio
+from snippets.figures import t
+
+__all__ = [
+    "machine", "layer_table", "roofline_summary", "ratio_table", "gflops_table",
+    "times_details", "allocation_finding", "allocation_table", "gap_table",
+    "depthwise_finding", "overhead_finding", "layout_finding",
+    "batch_finding", "verdict", "gpu_section", "note_check", "closing",
+]
+
+OP_NAMES = {"standard": ("标准卷积", "standard"), "separable": ("可分离块", "separable block"),
+            "depthwise": ("深度卷积", "depthwise"), "pointwise": ("逐点卷积", "pointwise")}
+LAYOUT_NAMES = {"nchw": "NCHW", "channels_last": "channels_last"}
+
+
+# --- reading the results ----------------------------------------------------------------------
+def _lookups() -> dict[str, Lookup]:
+    results = load_results()
+    if "cpu" not in results:
+        raise FileNotFoundError("results/speed/cpu.json is missing: run "
+                                "`python -m snippets.bench --full --device cpu` and commit it")
+    return {name: Lookup(r) for name, r in results.items()}
+
+
+def _cpu() -> Lookup:
+    return _lookups()["cpu"]
+
+
+def _op(lang, op):
+    return t(lang, *OP_NAMES[op])
+
+
+def _f(x: float, digits: int = 1) -> str:
+    return f"{x:,.{digits}f}"
+
+
+def _ratio(x: float) -> str:
+    return f"{x:.2f}×" if x < 10 else f"{x:.1f}×"
+
+
+def _time(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:,.1f} µs"
+    return f"{seconds * 1e3:,.2f} ms"
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def _span(values, fmt) -> str:
+    lo, hi = min(values), max(values)
+    return fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)}–{fmt(hi)}"
+
+
+def _tiny(lang, overhead: dict) -> str:
+    layer = Layer(**overhead["layer"])
+    return t(lang, f"{layer.label} 的{_op(lang, overhead['op'])}，批量 {overhead['batch']}",
+             f"a {_op(lang, overhead['op'])} conv {layer.label}, batch {overhead['batch']}")
+
+
+def _cell(lk: Lookup, fn, layer, batch, op) -> str:
+    """``channels_last / NCHW`` for one measured quantity."""
+    return " / ".join(_f(fn(layer, batch, layout, op)) for layout in ("channels_last", "nchw"))
+
+
+def _best_layout(lk: Lookup) -> str:
+    """The layout in which the separable block ran faster more often (ties: channels_last)."""
+    wins = sum(lk.time(l, b, "channels_last", "separable") <= lk.time(l, b, "nchw", "separable")
+               for l in lk.layers for b in lk.batches)
+    return "channels_last" if 2 * wins >= len(lk.layers) * len(lk.batches) else "nchw"
+
+
+def _dw_pw_fit(lk: Lookup, layer, batch, layout) -> float:
+    """The ratio the block would reach if its depthwise conv ran at the pointwise conv's
+    FLOP/s: the block's measured time, scaled by how (depthwise + pointwise) would shrink."""
+    key = (layer, batch, layout)
+    dw, pw = lk.time(*key, "depthwise"), lk.time(*key, "pointwise")
+    dw_at_pw_speed = lk.entry(*key, "depthwise")["flops"] / lk.flops_per_s(*key, "pointwise")
+    sep = lk.time(*key, "separable") * (pw + dw_at_pw_speed) / (pw + dw)
+    return lk.time(*key, "standard") / sep
+
+
+def _peel(lk: Lookup, layer, batch) -> tuple[float, float, float, float]:
+    """channels_last speed-ups: measured; with reused memory; and, on top of that, with the
+    depthwise conv as fast per FLOP as the pointwise conv; and the FLOP ratio."""
+    measured = lk.ratio(layer, batch, "channels_last")
+    if not lk.has_reuse:
+        return measured, measured, _dw_pw_fit(lk, layer, batch, "channels_last"), \
+            theory_ratio(layer)
+    t = {op: lk.reuse_time(layer, batch, op) for op in OPS}
+    dw_flops = lk.entry(layer, batch, "channels_last", "depthwise")["flops"]
+    pw_speed = lk.entry(layer, batch, "channels_last", "pointwise")["flops"] / t["pointwise"]
+    sep = t["separable"] * (t["pointwise"] + dw_flops / pw_speed) / (t["pointwise"] +
+                                                                     t["depthwise"])
+    return measured, lk.reuse_ratio(layer, batch), t["standard"] / sep, theory_ratio(layer)
+
+
+def _dw_time_share(lk: Lookup, layer, batch, layout) -> float:
+    key = (layer, batch, layout)
+    dw, pw = lk.time(*key, "depthwise"), lk.time(*key, "pointwise")
+    return dw / (dw + pw)
+
+
+def _dw_flop_share(lk: Lookup, layer, batch) -> float:
+    key = (layer, batch, "nchw")
+    return lk.entry(*key, "depthwise")["flops"] / lk.entry(*key, "separable")["flops"]
+
+
+# --- the page's pieces --------------------------------------------------------------------------
+def machine(lang: str) -> str:
+    lk = _cpu()
+    r, d, s = lk.result, lk.result["device"], lk.result["settings"]
+    date = r["created"][:10]
+    mode = "" if r["mode"] == "full" else t(
+        lang, f"（注意：这是 {r['mode']} 模式的结果，不是完整测量）",
+        f" (note: a {r['mode']}-mode result, not the full measurement)")
+    return t(
+        lang,
+        f"本页的 CPU 数字来自 **{d['name']}**，用 {d['threads']} 个线程（机器共 {d['cpu_count']} "
+        f"个核），PyTorch {d['torch']}，{date} 测得{mode}。每个中位数至少计时 {s['min_runs']} 次、"
+        f"累计至少 {s['min_time_s']} 秒；表中都给出四分位距（IQR）和计时次数。",
+        f"The CPU numbers on this page come from **{d['name']}** with {d['threads']} "
+        f"thread{'s' if d['threads'] != 1 else ''} "
+        f"({d['cpu_count']} cores in the machine), PyTorch {d['torch']}, measured on {date}{mode}. "
+        f"Each median comes from at least {s['min_runs']} timed runs and at least "
+        f"{s['min_time_s']} s; the tables give the interquartile range (IQR) and the run count.",
+    )
+
+
+def layer_table(lang: str) -> str:
+    lk = _cpu()
+    b1, bn = lk.batches[0], lk.batches[-1]
+    head = t(lang,
+             f"| 层 | 标准卷积 FLOPs | 可分离 FLOPs | 计算量之比 | 算术强度（FLOP/字节）批量 {b1}：标准 / 逐点 / 深度 | 批量 {bn} |",
+             f"| layer | standard FLOPs | separable FLOPs | FLOP ratio | intensity (FLOP/byte), batch {b1}: standard / pointwise / depthwise | batch {bn} |")
+    rows = [head, "|---|--:|--:|--:|--:|--:|"]
+    for layer in lk.layers:
+        std = lk.entry(layer, b1, "nchw", "standard")["flops"]
+        sep = lk.entry(layer, b1, "nchw", "separable")["flops"]
+        ai = [" / ".join(_f(lk.intensity(layer, b, "nchw", op)) for op in
+                         ("standard", "pointwise", "depthwise")) for b in (b1, bn)]
+        rows.append(f"| {layer.label} | {std / 1e6:,.0f} M | {sep / 1e6:,.1f} M | "
+                    f"{_ratio(theory_ratio(layer))} | {ai[0]} | {ai[1]} |")
+    return "\n".join(rows)
+
+
+def roofline_summary(lang: str, name: str = "cpu") -> str:
+    lk = _lookups()[name]
+    roof = lk.result["roofline"]
+    sizes = ", ".join(str(m["n"]) for m in roof["matmuls"])
+    n, mib = roof["matmul"]["n"], roof["copy"]["numel"] * 4 / 2**20
+    best = max(lk.flops_per_s(l, b, lay, op) for l in lk.layers for b in lk.batches
+               for lay in LAYOUTS for op in ("standard", "pointwise"))
+    above = t(lang,
+              f"注意：最快的卷积达到 {_f(best / 1e9)} GFLOP/s，比这个峰值还高——它是 PyTorch 的矩阵乘"
+              f"实际跑出的速度，不是芯片的理论上限，oneDNN 的卷积内核在这台机器上更快。",
+              f" Note that the fastest conv reaches {_f(best / 1e9)} GFLOP/s, above this peak: "
+              f"it is what PyTorch's matmul achieves, not the chip's theoretical limit, and "
+              f"oneDNN's conv kernels do better on this machine.") if best > lk.peak else ""
+    return t(
+        lang,
+        f"边长 n = {sizes} 的 float32 方阵乘法中最快的一次（n = {n}）达到峰值 "
+        f"**{_f(lk.peak / 1e9)} GFLOP/s**；把一个 {mib:,.0f} MiB 的张量拷进已有的张量（读 + 写都计入）"
+        f"测得带宽 **{_f(lk.bandwidth / 1e9)} GB/s**。两者之比是屋脊点 **{_f(lk.ridge)} FLOP/字节**："
+        f"算术强度低于它的层，按屋顶线模型受内存带宽限制；高于它的，受算力限制。{above}"
+        f"一次几乎不做事的卷积调用（{_tiny(lang, roof['overhead'])}）要 "
+        f"{_time(lk.overhead('channels_last'))}（channels_last）/ {_time(lk.overhead('nchw'))}"
+        f"（NCHW）：这是每次调用的固定开销。",
+        f"The fastest of the n×n float32 matmuls with n = {sizes} (n = {n}) reaches a peak of "
+        f"**{_f(lk.peak / 1e9)} GFLOP/s**; copying a {mib:,.0f} MiB tensor into an existing one "
+        f"(read + write counted) gives a bandwidth of **{_f(lk.bandwidth / 1e9)} GB/s**. Their "
+        f"quotient is the ridge point, **{_f(lk.ridge)} FLOP/byte**: by the roofline model, a "
+        f"layer with a lower arithmetic intensity is limited by memory bandwidth, one with a "
+        f"higher intensity by compute.{above} An almost empty conv call "
+        f"({_tiny(lang, roof['overhead'])}) takes {_time(lk.overhead('channels_last'))} "
+        f"(channels_last) / {_time(lk.overhead('nchw'))} (NCHW): the fixed cost of every call.",
+    )
+
+
+def _ratio_rows(lang, lk: Lookup, layers_label=True) -> list[str]:
+    rows = []
+    for layer in lk.layers:
+        cells = [_ratio(lk.ratio(layer, b, layout)) for b in lk.batches
+                 for layout in ("nchw", "channels_last")]
+        rows.append(f"| {layer.label} | {_ratio(theory_ratio(layer))} | " + " | ".join(cells)
+                    + " |")
+    return rows
+
+
+def ratio_table(lang: str) -> str:
+    lk = _cpu()
+    cols = [t(lang, f"批量 {b}，{LAYOUT_NAMES[lay]}", f"batch {b}, {LAYOUT_NAMES[lay]}")
+            for b in lk.batches for lay in ("nchw", "channels_last")]
+    head = "| " + t(lang, "层 | 计算量之比", "layer | FLOP ratio") + " | " + " | ".join(cols) + " |"
+    return "\n".join([head, "|---|--:|" + "--:|" * len(cols), *_ratio_rows(lang, lk)])
+
+
+def gflops_table(lang: str) -> str:
+    lk = _cpu()
+    head = t(lang,
+             "| 层 | 批量 | 标准 | 逐点 | 深度 | 深度：占拷贝带宽 |",
+             "| layer | batch | standard | pointwise | depthwise | depthwise: share of copy bandwidth |")
+    rows = [head, "|---|--:|--:|--:|--:|--:|"]
+    gf = lambda *k: lk.flops_per_s(*k) / 1e9  # noqa: E731
+    for layer in lk.layers:
+        for b in lk.batches:
+            frac = " / ".join(_pct(lk.bytes_per_s(layer, b, lay, "depthwise") / lk.bandwidth)
+                              for lay in ("channels_last", "nchw"))
+            rows.append(f"| {layer.label} | {b} | {_cell(lk, gf, layer, b, 'standard')} | "
+                        f"{_cell(lk, gf, layer, b, 'pointwise')} | "
+                        f"{_cell(lk, gf, layer, b, 'depthwise')} | {frac} |")
+    return "\n".join(rows)
+
+
+def times_details(lang: str) -> str:
+    """Every median with its IQR and run count, in a collapsed admonition."""
+    lk = _cpu()
+    title = t(lang, "全部测量：中位数、IQR、计时次数（CPU）",
+              "Every measurement: median, IQR, runs (CPU)")
+    head = t(lang, "| 层 | 批量 | 布局 | 运算 | 中位数 | IQR | 次数 × 每次调用数 |",
+             "| layer | batch | layout | op | median | IQR | runs × calls per run |")
+    lines = [f'??? note "{title}"', "", "    " + head, "    |---|--:|---|---|--:|--:|--:|"]
+    for layer in lk.layers:
+        for b in lk.batches:
+            for layout in LAYOUTS:
+                for op in OPS:
+                    tm = lk.entry(layer, b, layout, op)["time"]
+                    lines.append(f"    | {layer.label} | {b} | {LAYOUT_NAMES[layout]} | "
+                                 f"{_op(lang, op)} | {_time(tm['median'])} | {_time(tm['iqr'])} | "
+                                 f"{tm['runs']} × {tm['calls_per_run']} |")
+    return "\n".join(lines)
+
+
+def allocation_finding(lang: str) -> str:
+    lk = _cpu()
+    roof = lk.result["roofline"]
+    fresh, copy = roof["fresh_copy"]["bytes_per_s"], lk.bandwidth
+    mib = f"{roof['copy']['numel'] * 4 / 2**20:,.0f} MiB"
+    if fresh < 0.8 * copy:
+        text = t(
+            lang,
+            f"把同样的 {mib} 拷进一个每次新分配的张量（`clone()`）只有 **{_f(fresh / 1e9)} GB/s**，"
+            f"而拷进已有张量是 {_f(copy / 1e9)} GB/s：新分配的内存在第一次写入时，操作系统要逐页"
+            f"把它映射进来（缺页中断）。glibc 的 malloc 把大块内存直接向操作系统申请、释放时又还"
+            f"回去，所以每次分配大张量都要重新付这笔代价——而每次卷积调用都会分配它的输出。",
+            f"Copying the same {mib} into a tensor allocated anew by each call (`clone()`) runs "
+            f"at only **{_f(fresh / 1e9)} GB/s**, against {_f(copy / 1e9)} GB/s into an existing "
+            f"tensor: the operating system maps freshly allocated memory in page by page on its "
+            f"first write (page faults). glibc's malloc takes large blocks straight from the "
+            f"operating system and gives them back when they are freed, so every large "
+            f"allocation pays again, and every conv call allocates its output.")
+    else:
+        text = t(
+            lang,
+            f"把同样的 {mib} 拷进一个每次新分配的张量（`clone()`）是 {_f(fresh / 1e9)} GB/s，"
+            f"与拷进已有张量的 {_f(copy / 1e9)} GB/s 相差不大：在这里，分配新内存本身不贵。",
+            f"Copying the same {mib} into a tensor allocated anew by each call (`clone()`) runs "
+            f"at {_f(fresh / 1e9)} GB/s, close to the {_f(copy / 1e9)} GB/s into an existing "
+            f"tensor: here, allocating fresh memory is cheap in itself.")
+    if not lk.has_reuse:
+        return text
+    reuse = lk.result["reuse"]
+    speedups = {(op, b): [lk.time(l, b, "channels_last", op) / lk.reuse_time(l, b, op)
+                          for l in lk.layers] for op in OPS for b in lk.batches}
+    op, b = max(speedups, key=lambda k: max(speedups[k]))
+    gain = max(speedups[(op, b)])
+    layer = lk.layers[speedups[(op, b)].index(gain)]
+    moved = lk.entry(layer, b, "channels_last", op)["bytes"]
+    big = "weights" if moved["weights"] > moved["output"] else "output"
+    mb = f"{moved[big] / 1e6:,.1f} MB"
+    what = t(lang,
+             f"它有 {mb} 权重，oneDNN 每次调用都把它们重排进一块新分配的内存" if big == "weights"
+             else f"它每次写出 {mb}",
+             f"it has {mb} of weights, which oneDNN reorders into freshly allocated memory on "
+             f"every call" if big == "weights" else f"it writes {mb} per call")
+    name_en = _op("en", op) + ("" if op == "separable" else " conv")
+    text += t(
+        lang,
+        f" 为了量出这笔代价，基准测试最后让 glibc 保留释放的内存（`mallopt`，见 `keep_freed_memory`），"
+        f"再把 channels_last 的所有测量重做一遍：同一个 `clone()` 变成 "
+        f"{_f(reuse['fresh_copy']['bytes_per_s'] / 1e9)} GB/s。变化最大的是批量 {b} 的{_op(lang, op)}"
+        f"（{layer.label} 层的时间除以 {_ratio(gain)}；{what}）。",
+        f" To measure this cost, the benchmark finally tells glibc to keep freed memory "
+        f"(`mallopt`, see `keep_freed_memory`) and re-times every channels_last measurement: the "
+        f"same `clone()` then runs at {_f(reuse['fresh_copy']['bytes_per_s'] / 1e9)} GB/s. The "
+        f"{name_en} at batch {b} changes most ({layer.label} becomes {_ratio(gain)} faster; "
+        f"{what}).")
+    return text
+
+
+def allocation_table(lang: str) -> str:
+    lk = _cpu()
+    if not lk.has_reuse:
+        return t(lang, "（这次运行没有做“保留内存”的对照测量。）",
+                 "(This run has no reused-memory pass.)")
+    head = t(lang, "| 层 | 批量 | 标准卷积 | 深度卷积 | 逐点卷积 | 加速比 |",
+             "| layer | batch | standard | depthwise | pointwise | speed-up |")
+    rows = [head, "|---|--:|--:|--:|--:|--:|"]
+    for layer in lk.layers:
+        for b in lk.batches:
+            cells = [f"{_time(lk.time(layer, b, 'channels_last', op))} → "
+                     f"{_time(lk.reuse_time(layer, b, op))}"
+                     for op in ("standard", "depthwise", "pointwise")]
+            rows.append(f"| {layer.label} | {b} | " + " | ".join(cells) +
+                        f" | {_ratio(lk.ratio(layer, b, 'channels_last'))} → "
+                        f"{_ratio(lk.reuse_ratio(layer, b))} |")
+    return "\n".join(rows)
+
+
+def gap_table(lang: str) -> str:
+    lk = _cpu()
+    head = t(lang, "| 层 | 批量 | 实测 | 保留内存后 | 再让深度卷积与逐点卷积同速 | 计算量之比 |",
+             "| layer | batch | measured | with reused memory | and depthwise as fast as pointwise | FLOP ratio |")
+    rows = [head, "|---|--:|--:|--:|--:|--:|"]
+    for layer in lk.layers:
+        for b in lk.batches:
+            r, ra, rad, r0 = _peel(lk, layer, b)
+            rows.append(f"| {layer.label} | {b} | {_ratio(r)} | "
+                        f"{_ratio(ra) if lk.has_reuse else '–'} | {_ratio(rad)} | {_ratio(r0)} |")
+    return "\n".join(rows)
+
+
+def depthwise_finding(lang: str) -> str:
+    lk = _cpu()
+    layout = _best_layout(lk)
+    ai = [lk.intensity(l, b, layout, "depthwise") for l in lk.layers for b in lk.batches]
+    roof = [lk.roof(l, b, layout, "depthwise") / 1e9 for l in lk.layers for b in lk.batches]
+    parts = [t(
+        lang,
+        f"深度卷积的算术强度只有 **{_span(ai, _f)} FLOP/字节**，远低于屋脊点 {_f(lk.ridge)}："
+        f"按屋顶线模型它受带宽限制，最多只能跑到 {_span(roof, _f)} GFLOP/s，而标准卷积和逐点卷积"
+        f"的上限是矩阵乘峰值 {_f(lk.peak / 1e9)} GFLOP/s。",
+        f"The depthwise conv's arithmetic intensity is only **{_span(ai, _f)} FLOP/byte**, far "
+        f"below the ridge point {_f(lk.ridge)}: by the roofline model it is bandwidth-bound and "
+        f"can reach at most {_span(roof, _f)} GFLOP/s, while the standard and pointwise convs "
+        f"are capped by the matmul peak, {_f(lk.peak / 1e9)} GFLOP/s.")]
+    for b in lk.batches:
+        bw = [lk.bytes_per_s(l, b, layout, "depthwise") for l in lk.layers]
+        frac = [x / lk.bandwidth for x in bw]
+        share = [_dw_time_share(lk, l, b, layout) for l in lk.layers]
+        flop_share = [_dw_flop_share(lk, l, b) for l in lk.layers]
+        above = [l.label for l, f in zip(lk.layers, frac) if f >= 1]
+        close = [l.label for l, f in zip(lk.layers, frac) if 0.5 <= f < 1]
+        below = [l.label for l, f in zip(lk.layers, frac) if f < 0.5]
+        sep = t(lang, "、", ", ")
+        parts.append(t(
+            lang,
+            f"批量 {b} 时，深度卷积搬运数据的速度是 {_span([x / 1e9 for x in bw], _f)} GB/s，"
+            f"即拷贝带宽的 {_span(frac, _pct)}。",
+            f"At batch {b} the depthwise conv moves data at "
+            f"{_span([x / 1e9 for x in bw], _f)} GB/s, {_span(frac, _pct)} of the copy bandwidth."))
+        if above:
+            parts.append(t(
+                lang, f"{sep.join(above)} 甚至超过了拷贝带宽：这些层的数据装得进缓存，不必每次都从内存取。",
+                f"{sep.join(above)} even beat{'s' if len(above) == 1 else ''} the copy bandwidth: "
+                f"the data fits in the caches and need not come from DRAM each time."))
+        if close:
+            parts.append(t(
+                lang, f"{sep.join(close)} 接近拷贝带宽（至少一半）：这里深度卷积确实被内存带宽卡住。",
+                f"{sep.join(close)} come{'s' if len(close) == 1 else ''} close to it (at least "
+                f"half): there the depthwise conv really is held back by memory bandwidth."))
+        if below:
+            parts.append(t(
+                lang, f"{sep.join(below)} 不到拷贝带宽的一半：带宽只解释了它慢的一部分，"
+                      f"其余是每次调用的开销和内核本身的低效。",
+                f"{sep.join(below)} reach{'es' if len(below) == 1 else ''} less than half of it: "
+                f"there bandwidth explains only part of the slowness, the rest is per-call cost "
+                f"and the kernel's own inefficiency."))
+        parts.append(t(
+            lang,
+            f"深度卷积只占可分离块 {_span(flop_share, _pct)} 的计算量，"
+            f"却占（深度 + 逐点）时间的 {_span(share, _pct)}。",
+            f"The depthwise conv does only {_span(flop_share, _pct)} of the separable block's "
+            f"FLOPs but takes {_span(share, _pct)} of its (depthwise + pointwise) time."))
+    return t(lang, "", " ").join(parts)
+
+
+def overhead_finding(lang: str) -> str:
+    lk = _cpu()
+    b1 = lk.batches[0]
+    parts, heavy = [], []
+    for layout in ("channels_last", "nchw"):
+        oh = lk.overhead(layout)
+        shares = [oh / lk.time(l, b1, layout, "depthwise") for l in lk.layers]
+        heavy += [l for l, share in zip(lk.layers, shares) if share >= 0.2 and l not in heavy]
+        parts.append(t(
+            lang,
+            f"{LAYOUT_NAMES[layout]} 下空调用要 {_time(oh)}，相当于批量 {b1} 时深度卷积时间的 "
+            f"{_span(shares, _pct)}",
+            f"in {LAYOUT_NAMES[layout]} the empty call takes {_time(oh)}, "
+            f"{_span(shares, _pct)} of the depthwise conv's time at batch {b1}"))
+    joined = t(lang, "；", "; ").join(parts)
+    joined = (joined[0].upper() + joined[1:] if lang == "en" else joined)
+    heavy.sort(key=lambda l: lk.layers.index(l))
+    if len(heavy) == len(lk.layers):
+        tail = t(lang, "。在所有层里，固定开销都至少是批量 1 深度卷积时间的五分之一：小调用的代价"
+                       "很大一部分与计算无关。",
+                 ". In every layer the fixed cost is at least a fifth of the depthwise conv's "
+                 "time at batch 1: much of what a small call costs has nothing to do with "
+                 "its arithmetic.")
+    elif heavy:
+        names = t(lang, "、", ", ").join(l.label for l in heavy)
+        tail = t(lang, f"。在 {names} 层，固定开销至少是深度卷积时间的五分之一，不可忽略；"
+                       f"其余层里它较小。",
+                 f". In {names} the fixed cost is at least a fifth of the depthwise conv's "
+                 f"time and cannot be ignored; in the other layers it is smaller.")
+    else:
+        tail = t(lang, "。在这台 CPU 上，每次调用的固定开销与深度卷积本身的时间相比都很小：差距不是它造成的。",
+                 ". On this CPU the fixed cost of a call is small next to the depthwise conv's "
+                 "own time everywhere: it is not what makes the gap.")
+    return joined + tail
+
+
+def layout_finding(lang: str) -> str:
+    lk = _cpu()
+    slow = {op: geometric_mean([lk.time(l, b, "nchw", op) / lk.time(l, b, "channels_last", op)
+                                for l in lk.layers for b in lk.batches]) for op in OPS}
+    items = t(lang, "、", ", ").join(f"{_op(lang, op)} {_ratio(slow[op])}" for op in OPS)
+    faster = sum(v > 1 for v in slow.values())
+    tail = t(
+        lang,
+        "总体上 channels_last 更快：NCHW 的每次调用都要多做两次布局转换。" if faster >= 3 else
+        ("两种布局互有胜负。" if faster >= 1 else "总体上 NCHW 反而更快。"),
+        "Overall channels_last is faster: every NCHW call pays for two extra layout "
+        "conversions." if faster >= 3 else
+        ("Neither layout wins everywhere." if faster >= 1 else "Overall NCHW is faster here."))
+    return t(
+        lang,
+        f"NCHW 与 channels_last 的时间之比（所有层与批量的几何平均）：{items}。{tail}",
+        f"Time in NCHW over time in channels_last (geometric mean over layers and batches): "
+        f"{items}. {tail}")
+
+
+def batch_finding(lang: str) -> str:
+    lk = _cpu()
+    b1, bn = lk.batches[0], lk.batches[-1]
+    layout = _best_layout(lk)
+    parts = []
+    for op in ("standard", "pointwise", "depthwise"):
+        g1 = [lk.flops_per_s(l, b1, layout, op) / 1e9 for l in lk.layers]
+        gn = [lk.flops_per_s(l, bn, layout, op) / 1e9 for l in lk.layers]
+        parts.append(t(lang, f"{_op(lang, op)}从 {_span(g1, _f)} 到 {_span(gn, _f)} GFLOP/s",
+                       f"{_op(lang, op)} from {_span(g1, _f)} to {_span(gn, _f)} GFLOP/s"))
+    r1 = [lk.ratio(l, b1, layout) for l in lk.layers]
+    rn = [lk.ratio(l, bn, layout) for l in lk.layers]
+    better = sum(b > a for a, b in zip(r1, rn))
+    trend = t(lang,
+              f"加速比在 {better} 个层（共 {len(r1)} 个）里随批量变大而提高",
+              f"the speed-up grows with the batch in {better} of {len(r1)} layers")
+    return t(
+        lang,
+        f"批量从 {b1} 增加到 {bn}（{layout}），每秒完成的计算量：{'；'.join(parts)}。{trend}。"
+        f"批量大时权重在更多图片上复用，标准卷积和逐点卷积的算术强度随之上升；"
+        f"深度卷积的算术强度却不随批量变化（它的权重很少），所以它的 GFLOP/s 涨不上去。",
+        f"Going from batch {b1} to {bn} ({layout}), FLOP/s achieved: {'; '.join(parts)}. "
+        f"{trend[0].upper() + trend[1:]}. With a large batch, weights are reused across more "
+        f"images, so the arithmetic intensity of the standard and pointwise convs rises; the "
+        f"depthwise conv's does not (it has hardly any weights), so its GFLOP/s cannot follow.")
+
+
+def verdict(lang: str) -> str:
+    lk = _cpu()
+    names = {"alloc": t(lang, "内存分配", "memory allocation"),
+             "dw": t(lang, "深度卷积的低算术强度", "the depthwise conv's low intensity"),
+             "rest": t(lang, "其余（主要是逐点卷积每 FLOP 比标准卷积慢）",
+                       "the rest (mostly the pointwise conv being slower per FLOP than the "
+                       "standard conv)")}
+    sep = t(lang, "、", ", ")
+    lines = []
+    for b in lk.batches:
+        peels = {layer: _peel(lk, layer, b) for layer in lk.layers}
+        short = {l: p for l, p in peels.items() if p[3] > p[0] * 1.05}
+        over = [l for l, p in peels.items() if p[0] > p[3] * 1.05]
+        measured = [p[0] for p in peels.values()]
+        line = t(lang, f"批量 {b}：实测 {_span(measured, _ratio)}。",
+                 f"Batch {b}: measured {_span(measured, _ratio)}.")
+        if short:
+            shares = {"alloc": [], "dw": [], "rest": []}
+            for r, ra, rad, r0 in short.values():
+                gap = math.log(r0 / r)
+                shares["alloc"].append(math.log(ra / r) / gap)
+                shares["dw"].append(math.log(rad / ra) / gap)
+                shares["rest"].append(math.log(r0 / rad) / gap)
+            mean = {k: sum(v) / len(v) for k, v in shares.items()}
+            if not lk.has_reuse:
+                del mean["alloc"]
+            top = max(mean, key=mean.get)
+            parts = sep.join(f"{names[k]} {_pct(v)}" for k, v in mean.items())
+            line += t(
+                lang,
+                f"在低于计算量之比的 {len(short)} 个层（{sep.join(l.label for l in short)}）里，"
+                f"差距（按对数平均）的来源是：{parts}。**最大的是{names[top]}。**",
+                f" In the {len(short)} layers below the FLOP ratio "
+                f"({sep.join(l.label for l in short)}) the gap (in log terms, averaged) comes "
+                f"from: {parts}. **The largest is {names[top]}.**")
+        if over:
+            line += t(
+                lang,
+                f"{sep.join(l.label for l in over)} 的实测加速比反而高于计算量之比：那里标准卷积"
+                f"被拖慢得比可分离块更厉害（保留内存后是 "
+                f"{sep.join(_ratio(peels[l][1]) for l in over)}）。",
+                f" In {sep.join(l.label for l in over)} the measured speed-up is above the "
+                f"FLOP ratio: there the standard conv is slowed down more than the block (with "
+                f"reused memory: {sep.join(_ratio(peels[l][1]) for l in over)}).")
+        lines.append(line)
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def gpu_section(lang: str) -> str:
+    lookups = _lookups()
+    if "cuda" not in lookups:
+        return t(
+            lang,
+            "!!! info \"GPU 表格等待一次运行\"\n\n    目前还没有 GPU 上的测量结果，所以这里不给任何 GPU "
+            "数字。在有 GPU 的机器上运行 `python -m snippets.bench --full --device cuda`，"
+            "把写出的 `results/speed/cuda.json` 提交，本页的表格和图就会把 CPU 与 GPU 并排显示。",
+            "!!! info \"The GPU table awaits a run\"\n\n    No GPU measurement has been made yet, "
+            "so this page gives no GPU numbers. Run `python -m snippets.bench --full --device "
+            "cuda` on a machine with a GPU and commit the `results/speed/cuda.json` it writes: "
+            "this page's tables and figures then show CPU and GPU side by side.")
+    cpu, gpu = lookups["cpu"], lookups["cuda"]
+    head = t(lang, "| 层 | 计算量之比 | " + " | ".join(
+        f"{dev} 批量 {b}" for dev in ("CPU", "GPU") for b in cpu.batches) + " |",
+        "| layer | FLOP ratio | " + " | ".join(
+        f"{dev} batch {b}" for dev in ("CPU", "GPU") for b in cpu.batches) + " |")
+    rows = [head, "|---|--:|" + "--:|" * (2 * len(cpu.batches))]
+    for layer in cpu.layers:
+        cells = [" / ".join(_ratio(lk.ratio(layer, b, lay)) for lay in ("channels_last", "nchw"))
+                 for lk in (cpu, gpu) for b in cpu.batches]
+        rows.append(f"| {layer.label} | {_ratio(theory_ratio(layer))} | " + " | ".join(cells) + " |")
+    d = gpu.result["device"]
+    b1, layout = gpu.batches[0], _best_layout(gpu)
+    dw_frac = [gpu.bytes_per_s(l, b, layout, "depthwise") / gpu.bandwidth
+               for l in gpu.layers for b in gpu.batches]
+    oh_share = [gpu.overhead(layout) / gpu.time(l, b1, layout, "separable") for l in gpu.layers]
+    # a block that takes less than three empty calls is mostly fixed per-call cost
+    call_bound = [l.label for l in gpu.layers
+                  if gpu.time(l, b1, layout, "separable") < 3 * gpu.overhead(layout)]
+    names = t(lang, "、", ", ").join(call_bound)
+    bound = (t(lang, f"{names} 的可分离块用时不到三次空调用：这些层在批量 {b1} 时主要是在付每次调用的"
+                     f"固定开销（内核启动等），这正是笔记所说的“层数”效应。",
+               f"In {names} the separable block takes less than three empty calls: at batch {b1} "
+               f"these layers mostly pay the fixed cost of each call (kernel launches and so on), "
+               f"which is the note's \"number of layers\" effect.") if call_bound else
+             t(lang, f"没有哪一层的可分离块在批量 {b1} 时短于三次空调用：固定开销不是主因。",
+               f"No layer's separable block at batch {b1} is shorter than three empty calls: "
+               f"fixed per-call cost is not the main effect."))
+    intro = t(
+        lang,
+        f"GPU 是 **{d['name']}**（PyTorch {d['torch']}，CUDA {d['cuda']}，{gpu.result['created'][:10]} "
+        f"测得）。表中每格是 channels_last / NCHW 的加速比。{roofline_summary(lang, 'cuda')}"
+        f"在 GPU 上（{layout}），深度卷积达到拷贝带宽的 {_span(dw_frac, _pct)}；批量 {b1} 时，"
+        f"一次空调用相当于可分离块时间的 {_span(oh_share, _pct)}。{bound}",
+        f"The GPU is **{d['name']}** (PyTorch {d['torch']}, CUDA {d['cuda']}, measured on "
+        f"{gpu.result['created'][:10]}). Each cell is the speed-up in channels_last / NCHW. "
+        f"{roofline_summary(lang, 'cuda')} On the GPU ({layout}) the depthwise conv reaches "
+        f"{_span(dw_frac, _pct)} of the copy bandwidth; at batch {b1} an empty call takes "
+        f"{_span(oh_share, _pct)} of the separable block's time. {bound}")
+    return intro + "\n\n" + "\n".join(rows)
+
+
+def note_check(lang: str) -> str:
+    lookups = _lookups()
+    lk = lookups["cpu"]
+    layout = _best_layout(lk)
+    ratios = [lk.ratio(l, b, layout) for l in lk.layers for b in lk.batches]
+    over3 = sum(r > 3 for r in ratios)
+    below1 = sum(r < 1 for r in ratios)
+    text = t(
+        lang,
+        f"在这台 CPU 上（{layout}），{len(ratios)} 个层与批量的组合里有 {over3} 个快了 3 倍以上，"
+        f"{below1} 个反而变慢；实测加速比在 {_span(ratios, _ratio)} 之间。",
+        f"On this CPU ({layout}), {over3} of the {len(ratios)} layer and batch combinations "
+        f"are more than 3× faster and {below1} are slower; the measured speed-ups span "
+        f"{_span(ratios, _ratio)}.")
+    if "cuda" in lookups:
+        g = lookups["cuda"]
+        gr = [g.ratio(l, b, _best_layout(g)) for l in g.layers for b in g.batches]
+        text += t(
+            lang,
+            f"在 GPU 上（{_best_layout(g)}），{len(gr)} 个组合里有 {sum(r > 3 for r in gr)} 个快了 3 倍以上，"
+            f"{sum(r < 1 for r in gr)} 个变慢；加速比在 {_span(gr, _ratio)} 之间。",
+            f" On the GPU ({_best_layout(g)}), {sum(r > 3 for r in gr)} of {len(gr)} combinations are more than 3× "
+            f"faster and {sum(r < 1 for r in gr)} are slower; speed-ups span {_span(gr, _ratio)}.")
+    return text
+
+
+def closing(lang: str) -> str:
+    lines = []
+    for name, lk in _lookups().items():
+        for layer in lk.layers:
+            cells = t(lang, "；", "; ").join(
+                t(lang, f"批量 {b}：", f"batch {b}: ") + " / ".join(
+                    _ratio(lk.ratio(layer, b, lay)) for lay in ("channels_last", "nchw"))
+                for b in lk.batches)
+            lines.append(f"- {name.upper()} {layer.label}（{t(lang, '理论', 'theory')} "
+                         f"{_ratio(theory_ratio(layer))}）：{cells}" if lang == "zh" else
+                         f"- {name.upper()} {layer.label} (theory {_ratio(theory_ratio(layer))}): "
+                         f"{cells}")
+    return "\n".join(lines)
