@@ -2,9 +2,9 @@
 in tests/test_browser.py is 800 KB).
 
 Material writes one index for both languages, with every non-ASCII character escaped (6 bytes
-for each Chinese character) and the full text of every code block. This writes one index per
+for each Chinese character) and the full text of every code block and table. This writes one index per
 language (``search/search_index.json`` for zh, ``en/search/search_index.json`` for en, with
-locations relative to that language's root), as UTF-8, without code blocks and without the
+locations relative to that language's root), as UTF-8, without code blocks and tables, and without the
 notebook pages (each repeats its chapter, which links to it). English pages are pointed at
 their own index by giving Material's ``__config.base`` the English root.
 """
@@ -15,7 +15,8 @@ from pathlib import Path
 
 from mkdocs import plugins
 
-_CODE_BLOCK = re.compile(r"<pre\b.*?</pre>", re.S)
+# code blocks and tables (mostly numbers) are not what readers search for
+_CODE_BLOCK = re.compile(r"<pre\b.*?</pre>|<table\b.*?</table>", re.S)
 # jieba's word breaks (U+200B, 3 bytes each) next to a space or punctuation that already
 # separates words (the search separator in mkdocs.yml) say nothing more
 _REDUNDANT_BREAK = re.compile(r"\u200b*([\s、。，．？！；：（）「」《》])\u200b*")

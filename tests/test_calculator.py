@@ -30,10 +30,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from snippets.calculator import CALCULATOR_KINDS, CalculatorInputs, LayerCost, calculator_rows
 from snippets.dynamic import DynamicConv2d
+from tests.browser_support import browser  # noqa: F401  (one Playwright per session)
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 NUMBER_FIELDS = ["batch", "height", "width", "in_channels", "out_channels", "kernel_size",
                  "stride", "padding", "dilation", "groups", "output_padding", "num_kernels",
                  "reduction"]
@@ -82,16 +81,6 @@ def base_url(chromium, site_dir):
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser(base_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 PATHS = {"zh": "calculator/", "en": "en/calculator/"}

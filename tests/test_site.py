@@ -147,11 +147,14 @@ def test_notebook_pages_are_rendered_html_not_json(site_dir):
 
 
 def test_search_index_segments_chinese_words(site_dir):
-    index = json.loads((site_dir / "search" / "search_index.json").read_text())
-    texts = " ".join(d["text"] for d in index["docs"])
-    assert "\u200b卷积\u200b" in texts            # jieba split 卷积 out of its sentence
-    assert any("/en/" in d["location"] or d["location"].startswith("en/")
-               for d in index["docs"])            # English pages are indexed too
+    zh = json.loads((site_dir / "search" / "search_index.json").read_text())
+    texts = " ".join(d["text"] for d in zh["docs"])
+    assert "卷积\u200b" in texts and "\u200b卷积" in texts   # jieba split 卷积 out of sentences
+    # one index per language (hooks/search_index.py), locations relative to its own root
+    en = json.loads((site_dir / "en" / "search" / "search_index.json").read_text())
+    assert en["docs"] and not any(d["location"].startswith("en/") for d in en["docs"])
+    assert any(d["location"].startswith("transposed/") for d in en["docs"])
+    assert not any("notebooks/" in d["location"] for d in zh["docs"] + en["docs"])
 
 
 def collected_fences() -> dict[str, int]:
