@@ -2,9 +2,9 @@
 in tests/test_browser.py is 800 KB).
 
 Material writes one index for both languages, with every non-ASCII character escaped (6 bytes
-for each Chinese character) and the full text of every code block and table. This writes one index per
+for each Chinese character) and the full text of every code block. This writes one index per
 language (``search/search_index.json`` for zh, ``en/search/search_index.json`` for en, with
-locations relative to that language's root), as UTF-8, without code blocks and tables, and without the
+locations relative to that language's root), as UTF-8, without code blocks or long runs of table numbers, and without the
 notebook pages (each repeats its chapter, which links to it). English pages are pointed at
 their own index by giving Material's ``__config.base`` the English root.
 """
@@ -15,8 +15,9 @@ from pathlib import Path
 
 from mkdocs import plugins
 
-# code blocks and tables (mostly numbers) are not what readers search for
-_CODE_BLOCK = re.compile(r"<pre\b.*?</pre>|<table\b.*?</table>", re.S)
+_CODE_BLOCK = re.compile(r"<pre\b.*?</pre>", re.S)
+# Material flattens tables into text: long runs of numbers (measured tables) are not searched for
+_NUMBER_RUN = re.compile(r"[\d.,:/%×·²→µ()\s-]{30,}")
 # jieba's word breaks (U+200B, 3 bytes each) next to a space or punctuation that already
 # separates words (the search separator in mkdocs.yml) say nothing more
 _REDUNDANT_BREAK = re.compile(r"\u200b*([\s、。，．？！；：（）「」《》])\u200b*")
@@ -46,7 +47,8 @@ def on_post_build(config):
     index = json.loads(path.read_text())
     docs = [d for d in index["docs"] if not is_notebook(d["location"])]
     for doc in docs:
-        doc["text"] = _REDUNDANT_BREAK.sub(r"\1", _CODE_BLOCK.sub(" ", doc["text"]))
+        text = _NUMBER_RUN.sub(" ", _CODE_BLOCK.sub(" ", doc["text"]))
+        doc["text"] = _REDUNDANT_BREAK.sub(r"\1", text)
     zh = [d for d in docs if not is_english(d["location"])]
     en = [{**d, "location": d["location"][len("en/"):]} for d in docs if is_english(d["location"])]
     for out, entries in ((path, zh), (Path(config["site_dir"]) / "en" / "search" / path.name, en)):
