@@ -398,7 +398,7 @@ def _measure_grid(grid, device, cfg, threads, progress, tag="") -> list[dict]:
 
 
 def run(mode: str = "full", device="cpu", threads: int | None = None,
-        progress: bool = True) -> dict:
+        progress: bool = True, note: str = "") -> dict:
     """Run the whole benchmark; return the result (see ``validate`` for its schema).
 
     On a CPU with glibc, a second pass then re-times the channels_last grid after
@@ -419,6 +419,12 @@ def run(mode: str = "full", device="cpu", threads: int | None = None,
     torch.manual_seed(0)
     grid = [(layer, batch, layout, op) for layer in cfg["layers"] for batch in cfg["batches"]
             for layout in LAYOUTS for op in OPS]
+    load_before = _load_average()
+    if progress and load_before and load_before[0] > 0.5 * (os.cpu_count() or 1):
+        print(f"warning: load average {load_before[0]:.1f} on {os.cpu_count()} cores: other "
+              f"work is running, timings will be noisy (with several threads, a thread that "
+              f"waits for a busy core can add a whole scheduler time slice to a call; "
+              f"--threads 1 suffers less)", file=sys.stderr)
     reuse = None
     try:
         with torch.inference_mode():
@@ -458,10 +464,20 @@ def run(mode: str = "full", device="cpu", threads: int | None = None,
             "bytes_model": "minimal traffic: each conv reads its input and weights once and "
                            "writes its output once (float32)",
         },
+        "load_average": {"before": load_before, "after": _load_average()},
+        "note": note,
         "roofline": roofline,
         "measurements": measurements,
         "reuse": reuse,
     }
+
+
+def _load_average() -> list[float] | None:
+    """The machine's 1, 5 and 15 minute load averages: how busy it was (None if unknown)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
 
 
 # --- the result file --------------------------------------------------------------------------
@@ -620,6 +636,9 @@ def main(argv: Iterable[str] | None = None) -> Path:
                         choices=["cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=None,
                         help=f"CPU threads (default: torch's, here {torch.get_num_threads()})")
+    parser.add_argument("--note", default="",
+                        help="a remark stored with the result and shown on the page, e.g. how "
+                             "busy the machine was")
     parser.add_argument("--out", type=Path, default=None,
                         help="result file (default: results/speed/<device>.json for --full, "
                              "bench-results/tmp/<device>-quick.json for --quick)")
@@ -628,7 +647,7 @@ def main(argv: Iterable[str] | None = None) -> Path:
         parser.error(f"--threads must be at least 1, got {args.threads}")
     out = args.out or (RESULTS_DIR / f"{args.device}.json" if args.mode == "full"
                        else SCRATCH_DIR / f"{args.device}-quick.json")
-    result = run(args.mode, args.device, args.threads)
+    result = run(args.mode, args.device, args.threads, note=args.note)
     path = write_result(result, out)
     print(f"wrote {path}", file=sys.stderr)
     return path
