@@ -106,13 +106,15 @@ MODES = {
     # min_time: least seconds per measurement; min_runs: least timed runs (slow calls get
     # more time); attempts: how often a measurement with a wide spread is taken at most;
     # matmul_n / copy_numel: sizes for the roofline, per device type (the peak is the
-    # best of the matmul sizes).
+    # best of the matmul sizes); threads: the default (None: torch's). The quick mode is a
+    # smoke test and uses one thread: on a busy machine a second thread that waits for its
+    # core can add a whole scheduler time slice to every call, and the run takes minutes.
     "full": dict(layers=MOBILENET_LAYERS, batches=(1, 32), min_time=0.5, min_runs=5,
-                 attempts=3,
+                 attempts=3, threads=None,
                  matmul_n={"cpu": (512, 1024, 2048), "cuda": (2048, 4096, 8192)},
                  copy_numel={"cpu": 2**25, "cuda": 2**28}),
     "quick": dict(layers=QUICK_LAYERS, batches=(1, 4), min_time=0.01, min_runs=3,
-                  attempts=1,
+                  attempts=1, threads=1,
                   matmul_n={"cpu": (256, 384), "cuda": (1024, 2048)},
                   copy_numel={"cpu": 2**22, "cuda": 2**24}),
 }
@@ -411,7 +413,7 @@ def run(mode: str = "full", device="cpu", threads: int | None = None,
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device cuda was asked for, but torch.cuda.is_available() is False")
     cfg = MODES[mode]
-    threads = threads or torch.get_num_threads()
+    threads = threads or cfg["threads"] or torch.get_num_threads()
     # float32 means float32: no TF32 in cuDNN convs or matmuls (the roof must match)
     saved = (torch.backends.cudnn.allow_tf32, torch.get_float32_matmul_precision())
     torch.backends.cudnn.allow_tf32 = False
@@ -635,7 +637,8 @@ def main(argv: Iterable[str] | None = None) -> Path:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
                         choices=["cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=None,
-                        help=f"CPU threads (default: torch's, here {torch.get_num_threads()})")
+                        help=f"CPU threads (default: torch's, here {torch.get_num_threads()}; "
+                             f"1 with --quick)")
     parser.add_argument("--note", default="",
                         help="a remark stored with the result and shown on the page, e.g. how "
                              "busy the machine was")

@@ -52,9 +52,10 @@ def _ratio(x: float) -> str:
 
 
 def _time(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:,.1f} µs"
-    return f"{seconds * 1e3:,.2f} ms"
+    """Three significant digits: 41.3 µs, 2.47 ms, 318 ms."""
+    value, unit = (seconds * 1e6, "µs") if seconds < 1e-3 else (seconds * 1e3, "ms")
+    digits = 0 if value >= 100 else 1 if value >= 10 else 2
+    return f"{value:,.{digits}f} {unit}"
 
 
 def _pct(x: float) -> str:
@@ -297,7 +298,7 @@ def allocation_finding(lang: str) -> str:
     name_en = _op("en", op) + ("" if op == "separable" else " conv")
     text += t(
         lang,
-        f" 为了量出这笔代价，基准测试最后让 glibc 保留释放的内存（`mallopt`，见 `keep_freed_memory`），"
+        f"为了量出这笔代价，基准测试最后让 glibc 保留释放的内存（`mallopt`，见 `keep_freed_memory`），"
         f"再把 channels_last 的所有测量重做一遍：同一个 `clone()` 变成 "
         f"{_f(reuse['fresh_copy']['bytes_per_s'] / 1e9)} GB/s。变化最大的是批量 {b} 的{_op(lang, op)}"
         f"（{layer.label} 层的时间除以 {_ratio(gain)}；{what}）。",
