@@ -173,12 +173,13 @@ def roofline_summary(lang: str, name: str = "cpu") -> str:
     n, mib = roof["matmul"]["n"], roof["copy"]["numel"] * 4 / 2**20
     best = max(lk.flops_per_s(l, b, lay, op) for l in lk.layers for b in lk.batches
                for lay in LAYOUTS for op in ("standard", "pointwise"))
+    library = "cuDNN" if lk.result["device"]["type"] == "cuda" else "oneDNN"
     above = t(lang,
               f"注意：最快的卷积达到 {_f(best / 1e9)} GFLOP/s，比这个峰值还高——它是 PyTorch 的矩阵乘"
-              f"实际跑出的速度，不是芯片的理论上限，oneDNN 的卷积内核在这台机器上更快。",
+              f"实际跑出的速度，不是芯片的理论上限，{library} 的卷积内核在这台机器上更快。",
               f" Note that the fastest conv reaches {_f(best / 1e9)} GFLOP/s, above this peak: "
               f"it is what PyTorch's matmul achieves, not the chip's theoretical limit, and "
-              f"oneDNN's conv kernels do better on this machine.") if best > lk.peak else ""
+              f"{library}'s conv kernels do better on this machine.") if best > lk.peak else ""
     return t(
         lang,
         f"边长 n = {sizes} 的 float32 方阵乘法中最快的一次（n = {n}）达到峰值 "
