@@ -1,15 +1,17 @@
 """Speed of standard versus depthwise separable convolution, measured on this machine.
 
-    python -m snippets.bench --full                  # the page's numbers: minutes; results/speed/cpu.json
-    python -m snippets.bench --quick                 # small shapes, seconds (CI, the notebook)
-    python -m snippets.bench --full --device cuda    # on a GPU: results/speed/cuda.json
+    python -m snippets.bench --full                # minutes: results/speed/cpu.json
+    python -m snippets.bench --quick               # seconds: small shapes (CI, notebook)
+    python -m snippets.bench --full --device cuda  # on a GPU: results/speed/cuda.json
 
 The layers are the 3x3, stride-1 layers of MobileNet-v1 (Howard et al., "MobileNets",
 arXiv:1704.04861), at batch 1 and 32, in NCHW and channels_last, float32, inference mode. Each
 is run four ways: the standard conv, the depthwise separable block (depthwise then pointwise),
 and each half alone. The same run measures the machine's own roofline (Williams, Waterman,
-Patterson, "Roofline", CACM 2009): peak FLOP/s from a large matmul, memory bandwidth from a
-large copy, and the fixed cost of one almost empty conv call.
+Patterson, "Roofline", CACM 2009): peak FLOP/s from the best of a few large matmuls, memory
+bandwidth from a large copy, and the fixed cost of one almost empty conv call. On a CPU with
+glibc, a last pass re-times the channels_last grid with freed memory kept in the process
+(``keep_freed_memory``), which shows what allocating fresh memory on every call costs.
 
 Timing is ``torch.utils.benchmark.Timer.blocked_autorange`` (it synchronises CUDA around each
 block of calls); FLOPs come from ``FlopCounterMode`` and are checked against
