@@ -1,15 +1,17 @@
 """Speed of standard versus depthwise separable convolution, measured on this machine.
 
-    python -m snippets.bench --full                  # the page's numbers: minutes; results/speed/cpu.json
-    python -m snippets.bench --quick                 # small shapes, seconds (CI, the notebook)
-    python -m snippets.bench --full --device cuda    # on a GPU: results/speed/cuda.json
+    python -m snippets.bench --full                # minutes: results/speed/cpu.json
+    python -m snippets.bench --quick               # seconds: small shapes (CI, notebook)
+    python -m snippets.bench --full --device cuda  # on a GPU: results/speed/cuda.json
 
 The layers are the 3x3, stride-1 layers of MobileNet-v1 (Howard et al., "MobileNets",
 arXiv:1704.04861), at batch 1 and 32, in NCHW and channels_last, float32, inference mode. Each
 is run four ways: the standard conv, the depthwise separable block (depthwise then pointwise),
 and each half alone. The same run measures the machine's own roofline (Williams, Waterman,
-Patterson, "Roofline", CACM 2009): peak FLOP/s from a large matmul, memory bandwidth from a
-large copy, and the fixed cost of one almost empty conv call.
+Patterson, "Roofline", CACM 2009): peak FLOP/s from the best of a few large matmuls, memory
+bandwidth from a large copy, and the fixed cost of one almost empty conv call. On a CPU with
+glibc, a last pass re-times the channels_last grid with freed memory kept in the process
+(``keep_freed_memory``), which shows what allocating fresh memory on every call costs.
 
 Timing is ``torch.utils.benchmark.Timer.blocked_autorange`` (it synchronises CUDA around each
 block of calls); FLOPs come from ``FlopCounterMode`` and are checked against
@@ -106,13 +108,15 @@ MODES = {
     # min_time: least seconds per measurement; min_runs: least timed runs (slow calls get
     # more time); attempts: how often a measurement with a wide spread is taken at most;
     # matmul_n / copy_numel: sizes for the roofline, per device type (the peak is the
-    # best of the matmul sizes).
+    # best of the matmul sizes); threads: the default (None: torch's). The quick mode is a
+    # smoke test and uses one thread: on a busy machine a second thread that waits for its
+    # core can add a whole scheduler time slice to every call, and the run takes minutes.
     "full": dict(layers=MOBILENET_LAYERS, batches=(1, 32), min_time=0.5, min_runs=5,
-                 attempts=3,
+                 attempts=3, threads=None,
                  matmul_n={"cpu": (512, 1024, 2048), "cuda": (2048, 4096, 8192)},
                  copy_numel={"cpu": 2**25, "cuda": 2**28}),
     "quick": dict(layers=QUICK_LAYERS, batches=(1, 4), min_time=0.01, min_runs=3,
-                  attempts=1,
+                  attempts=1, threads=1,
                   matmul_n={"cpu": (256, 384), "cuda": (1024, 2048)},
                   copy_numel={"cpu": 2**22, "cuda": 2**24}),
 }
@@ -398,7 +402,7 @@ def _measure_grid(grid, device, cfg, threads, progress, tag="") -> list[dict]:
 
 
 def run(mode: str = "full", device="cpu", threads: int | None = None,
-        progress: bool = True) -> dict:
+        progress: bool = True, note: str = "") -> dict:
     """Run the whole benchmark; return the result (see ``validate`` for its schema).
 
     On a CPU with glibc, a second pass then re-times the channels_last grid after
@@ -411,7 +415,7 @@ def run(mode: str = "full", device="cpu", threads: int | None = None,
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device cuda was asked for, but torch.cuda.is_available() is False")
     cfg = MODES[mode]
-    threads = threads or torch.get_num_threads()
+    threads = threads or cfg["threads"] or torch.get_num_threads()
     # float32 means float32: no TF32 in cuDNN convs or matmuls (the roof must match)
     saved = (torch.backends.cudnn.allow_tf32, torch.get_float32_matmul_precision())
     torch.backends.cudnn.allow_tf32 = False
@@ -419,6 +423,12 @@ def run(mode: str = "full", device="cpu", threads: int | None = None,
     torch.manual_seed(0)
     grid = [(layer, batch, layout, op) for layer in cfg["layers"] for batch in cfg["batches"]
             for layout in LAYOUTS for op in OPS]
+    load_before = _load_average()
+    if progress and load_before and load_before[0] > 0.5 * (os.cpu_count() or 1):
+        print(f"warning: load average {load_before[0]:.1f} on {os.cpu_count()} cores: other "
+              f"work is running, timings will be noisy (with several threads, a thread that "
+              f"waits for a busy core can add a whole scheduler time slice to a call; "
+              f"--threads 1 suffers less)", file=sys.stderr)
     reuse = None
     try:
         with torch.inference_mode():
@@ -458,10 +468,20 @@ def run(mode: str = "full", device="cpu", threads: int | None = None,
             "bytes_model": "minimal traffic: each conv reads its input and weights once and "
                            "writes its output once (float32)",
         },
+        "load_average": {"before": load_before, "after": _load_average()},
+        "note": note,
         "roofline": roofline,
         "measurements": measurements,
         "reuse": reuse,
     }
+
+
+def _load_average() -> list[float] | None:
+    """The machine's 1, 5 and 15 minute load averages: how busy it was (None if unknown)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
 
 
 # --- the result file --------------------------------------------------------------------------
@@ -619,7 +639,11 @@ def main(argv: Iterable[str] | None = None) -> Path:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
                         choices=["cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=None,
-                        help=f"CPU threads (default: torch's, here {torch.get_num_threads()})")
+                        help=f"CPU threads (default: torch's, here {torch.get_num_threads()}; "
+                             f"1 with --quick)")
+    parser.add_argument("--note", default="",
+                        help="a remark stored with the result and shown on the page, e.g. how "
+                             "busy the machine was")
     parser.add_argument("--out", type=Path, default=None,
                         help="result file (default: results/speed/<device>.json for --full, "
                              "bench-results/tmp/<device>-quick.json for --quick)")
@@ -628,7 +652,7 @@ def main(argv: Iterable[str] | None = None) -> Path:
         parser.error(f"--threads must be at least 1, got {args.threads}")
     out = args.out or (RESULTS_DIR / f"{args.device}.json" if args.mode == "full"
                        else SCRATCH_DIR / f"{args.device}-quick.json")
-    result = run(args.mode, args.device, args.threads)
+    result = run(args.mode, args.device, args.threads, note=args.note)
     path = write_result(result, out)
     print(f"wrote {path}", file=sys.stderr)
     return path

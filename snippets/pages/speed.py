@@ -52,9 +52,10 @@ def _ratio(x: float) -> str:
 
 
 def _time(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:,.1f} µs"
-    return f"{seconds * 1e3:,.2f} ms"
+    """Three significant digits: 41.3 µs, 2.47 ms, 318 ms."""
+    value, unit = (seconds * 1e6, "µs") if seconds < 1e-3 else (seconds * 1e3, "ms")
+    digits = 0 if value >= 100 else 1 if value >= 10 else 2
+    return f"{value:,.{digits}f} {unit}"
 
 
 def _pct(x: float) -> str:
@@ -125,6 +126,12 @@ def machine(lang: str) -> str:
     lk = _cpu()
     r, d, s = lk.result, lk.result["device"], lk.result["settings"]
     date = r["created"][:10]
+    load = (r.get("load_average") or {}).get("before")
+    note = t(lang, f"测量开始时机器的平均负载是 {load[0]:.1f}（共 {d['cpu_count']} 个核）：还有别的任务"
+                   f"在跑，数字带有噪声。",
+             f" When the run started the machine's load average was {load[0]:.1f} on "
+             f"{d['cpu_count']} cores: other work was running, so the numbers carry noise."
+             ) if load and load[0] > 0.5 * d["cpu_count"] else ""
     mode = "" if r["mode"] == "full" else t(
         lang, f"（注意：这是 {r['mode']} 模式的结果，不是完整测量）",
         f" (note: a {r['mode']}-mode result, not the full measurement)")
@@ -132,12 +139,13 @@ def machine(lang: str) -> str:
         lang,
         f"本页的 CPU 数字来自 **{d['name']}**，用 {d['threads']} 个线程（机器共 {d['cpu_count']} "
         f"个核），PyTorch {d['torch']}，{date} 测得{mode}。每个中位数至少计时 {s['min_runs']} 次、"
-        f"累计至少 {s['min_time_s']} 秒；表中都给出四分位距（IQR）和计时次数。",
+        f"累计至少 {s['min_time_s']} 秒；表中都给出四分位距（IQR）和计时次数。{note}",
         f"The CPU numbers on this page come from **{d['name']}** with {d['threads']} "
         f"thread{'s' if d['threads'] != 1 else ''} "
         f"({d['cpu_count']} cores in the machine), PyTorch {d['torch']}, measured on {date}{mode}. "
         f"Each median comes from at least {s['min_runs']} timed runs and at least "
-        f"{s['min_time_s']} s; the tables give the interquartile range (IQR) and the run count.",
+        f"{s['min_time_s']} s; the tables give the interquartile range (IQR) and the run "
+        f"count.{note}",
     )
 
 
@@ -289,14 +297,14 @@ def allocation_finding(lang: str) -> str:
     big = "weights" if moved["weights"] > moved["output"] else "output"
     mb = f"{moved[big] / 1e6:,.1f} MB"
     what = t(lang,
-             f"它有 {mb} 权重，oneDNN 每次调用都把它们重排进一块新分配的内存" if big == "weights"
+             f"它有 {mb} 权重，oneDNN 每次调用都要把它们重排一遍" if big == "weights"
              else f"它每次写出 {mb}",
-             f"it has {mb} of weights, which oneDNN reorders into freshly allocated memory on "
-             f"every call" if big == "weights" else f"it writes {mb} per call")
+             f"it has {mb} of weights, which oneDNN reorders on every call" if big == "weights"
+             else f"it writes {mb} per call")
     name_en = _op("en", op) + ("" if op == "separable" else " conv")
     text += t(
         lang,
-        f" 为了量出这笔代价，基准测试最后让 glibc 保留释放的内存（`mallopt`，见 `keep_freed_memory`），"
+        f"为了量出这笔代价，基准测试最后让 glibc 保留释放的内存（`mallopt`，见 `keep_freed_memory`），"
         f"再把 channels_last 的所有测量重做一遍：同一个 `clone()` 变成 "
         f"{_f(reuse['fresh_copy']['bytes_per_s'] / 1e9)} GB/s。变化最大的是批量 {b} 的{_op(lang, op)}"
         f"（{layer.label} 层的时间除以 {_ratio(gain)}；{what}）。",
@@ -465,17 +473,41 @@ def batch_finding(lang: str) -> str:
     rn = [lk.ratio(l, bn, layout) for l in lk.layers]
     better = sum(b > a for a, b in zip(r1, rn))
     trend = t(lang,
-              f"加速比在 {better} 个层（共 {len(r1)} 个）里随批量变大而提高",
-              f"the speed-up grows with the batch in {better} of {len(r1)} layers")
+              f"加速比在 {better} 个层（共 {len(r1)} 个）里随批量变大而提高。",
+              f"The speed-up grows with the batch in {better} of {len(r1)} layers.")
+    sep = t(lang, "、", ", ")
+    first = True
+    for op in ("pointwise", "standard"):
+        slower = [l for l in lk.layers if lk.flops_per_s(l, bn, layout, op)
+                  < lk.flops_per_s(l, b1, layout, op)]
+        if not slower:
+            continue
+        trend += t(lang, f"{'但' if first else '同样，'}在 {sep.join(l.label for l in slower)}，"
+                         f"{_op(lang, op)}在批量 {bn} 时每秒完成的 FLOP 反而更少",
+                   f" {'Yet' if first else 'Likewise,'} in {sep.join(l.label for l in slower)} "
+                   f"the {_op(lang, op)} conv completes fewer FLOPs per second at batch {bn}")
+        first = False
+        if lk.has_reuse and layout == "channels_last":
+            fixed = [lk.entry(l, bn, layout, op)["flops"] / lk.reuse_time(l, bn, op) / 1e9
+                     for l in slower]
+            restored = all(f > 1.3 * lk.flops_per_s(l, bn, layout, op) / 1e9
+                           for f, l in zip(fixed, slower))
+            trend += t(lang, f"；保留内存后是 {_span(fixed, _f)} GFLOP/s" + (
+                f"：它 {bn} 倍大的输出每次都要新分配内存（见“内存分配”）。" if restored else "。"),
+                f"; with reused memory it reaches {_span(fixed, _f)} GFLOP/s" + (
+                    f": its output, {bn} times larger, is allocated anew on every call (see "
+                    f"memory allocation)." if restored else "."))
+        else:
+            trend += t(lang, "。", ".")
     return t(
         lang,
-        f"批量从 {b1} 增加到 {bn}（{layout}），每秒完成的计算量：{'；'.join(parts)}。{trend}。"
+        f"批量从 {b1} 增加到 {bn}（{layout}），每秒完成的计算量：{'；'.join(parts)}。"
         f"批量大时权重在更多图片上复用，标准卷积和逐点卷积的算术强度随之上升；"
-        f"深度卷积的算术强度却不随批量变化（它的权重很少），所以它的 GFLOP/s 涨不上去。",
+        f"深度卷积的算术强度却不随批量变化（它的权重很少），所以它的 GFLOP/s 涨不上去。{trend}",
         f"Going from batch {b1} to {bn} ({layout}), FLOP/s achieved: {'; '.join(parts)}. "
-        f"{trend[0].upper() + trend[1:]}. With a large batch, weights are reused across more "
-        f"images, so the arithmetic intensity of the standard and pointwise convs rises; the "
-        f"depthwise conv's does not (it has hardly any weights), so its GFLOP/s cannot follow.")
+        f"With a large batch, weights are reused across more images, so the arithmetic "
+        f"intensity of the standard and pointwise convs rises; the depthwise conv's does not "
+        f"(it has hardly any weights), so its GFLOP/s cannot follow. {trend}")
 
 
 def verdict(lang: str) -> str:
@@ -506,6 +538,9 @@ def verdict(lang: str) -> str:
                 del mean["alloc"]
             top = max(mean, key=mean.get)
             parts = sep.join(f"{names[k]} {_pct(v)}" for k, v in mean.items())
+            if min(mean.values()) < 0:
+                parts += t(lang, "（负值：这一步反而让加速比变小）",
+                           " (negative: that step made the speed-up smaller)")
             line += t(
                 lang,
                 f"在低于计算量之比的 {len(short)} 个层（{sep.join(l.label for l in short)}）里，"
