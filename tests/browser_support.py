@@ -1,6 +1,7 @@
 """Headless Chromium against the built site, for tests marked ``@pytest.mark.browser``.
 
-Import the fixtures into a test module to use them::
+tests/conftest.py registers the fixtures once for every test module (importing them into two
+modules would start two Playwrights)::
 
     from tests.browser_support import browser, site_server  # noqa: F401  (pytest fixtures)
 
@@ -28,7 +29,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import ROOT
+ROOT = Path(__file__).resolve().parents[1]
 
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

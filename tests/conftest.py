@@ -51,3 +51,8 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("notebook execution times (fresh kernel, CPU)")
         for name, seconds in sorted(rows):
             terminalreporter.write_line(f"{seconds:6.1f} s  {name}")
+
+
+# Browser fixtures live here, not imported into each test module: a fixture imported into two
+# modules is two fixtures, and two Playwright instances in one process fail.
+from tests.browser_support import browser, site_server  # noqa: E402,F401

@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from tests import browser_support
-from tests.browser_support import ARTIFACTS, browser, new_context, site_server  # noqa: F401
+from tests.browser_support import ARTIFACTS, new_context
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.browser

@@ -30,7 +30,6 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from snippets.calculator import CALCULATOR_KINDS, CalculatorInputs, LayerCost, calculator_rows
 from snippets.dynamic import DynamicConv2d
-from tests.browser_support import browser  # noqa: F401  (one Playwright per session)
 
 CHROMIUM = Path("/usr/bin/chromium")
 NUMBER_FIELDS = ["batch", "height", "width", "in_channels", "out_channels", "kernel_size",
