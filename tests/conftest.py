@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVICES = ["cpu", "cuda"]
@@ -25,6 +26,13 @@ def device(request) -> torch.device:
     if request.param == "cuda" and not torch.cuda.is_available():
         pytest.skip("CUDA is not available on this machine")
     return torch.device(request.param)
+
+
+def flops(module, x) -> int:
+    """FLOPs torch counts for ``module(x)`` (2 per multiply-add), shared by the chapter tests."""
+    with FlopCounterMode(display=False) as counter:
+        module(x)
+    return counter.get_total_flops()
 
 
 @pytest.fixture(scope="session")

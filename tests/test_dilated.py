@@ -13,21 +13,15 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from snippets import formulas as F
 from snippets.dilated import (MultiDilationBlock, conv_layer_specs, dilated_stack,
                               footprint_holes, input_footprint, measured_receptive_field)
 from snippets.pages import dilated as page
+from tests.conftest import flops
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def flops(module, x) -> int:
-    with FlopCounterMode(display=False) as counter:
-        module(x)
-    return counter.get_total_flops()
 
 
 # --- output size --------------------------------------------------------------------------

@@ -4,17 +4,11 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torch.utils.flop_counter import FlopCounterMode
 
 from snippets import formulas as F
+from tests.conftest import flops
 
 SETTINGS = settings(max_examples=150, deadline=None)
-
-
-def flops(module, x) -> int:
-    with FlopCounterMode(display=False) as counter:
-        module(x)
-    return counter.get_total_flops()
 
 
 @st.composite

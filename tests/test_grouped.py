@@ -6,7 +6,6 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from snippets import formulas
 from snippets.grouped import (
@@ -20,6 +19,7 @@ from snippets.grouped import (
     grouped_conv2d,
 )
 from snippets.pages import grouped as page
+from tests.conftest import flops
 
 # (in, out, kernel, stride, padding, dilation, groups, size)
 CONFIGS = [
@@ -40,12 +40,6 @@ def full_float32_convs():
     torch.backends.cudnn.allow_tf32 = False
     yield
     torch.backends.cudnn.allow_tf32 = before
-
-
-def flops(module, x) -> int:
-    with FlopCounterMode(display=False) as counter:
-        module(x)
-    return counter.get_total_flops()
 
 
 def weights(module) -> int:

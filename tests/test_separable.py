@@ -17,16 +17,11 @@ from snippets.separable import (
     fuse_separable_kernel,
     mobilenet_v1_features,
 )
+from tests.conftest import flops
 
 # the device fixture is a plain torch.device, safe to share between generated examples
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def flops(module, x) -> int:
-    with FlopCounterMode(display=False) as counter:
-        module(x)
-    return counter.get_total_flops()
 
 
 def n_params(module) -> int:
