@@ -1,10 +1,10 @@
 """Numbers, tables and figures on pages come from code, computed at build time.
 
-* Figures: every function ``fig_<name>(lang)`` in a module of ``snippets/figures/`` returns a
+* Figures: every function ``fig_<name>(lang)`` in a module of ``sitegen/figures/`` returns a
   matplotlib figure; it is written as ``docs/assets/figures/<module>_<name>_<lang>.svg``
   (git-ignored; rewritten only when its bytes change, so ``mkdocs serve`` does not loop).
 * Text: ``[[gen module:function]]`` anywhere in a page is replaced by
-  ``snippets.<module>.<function>(lang)`` (a number, a sentence or a Markdown table).
+  ``sitegen.<module>.<function>(lang)`` (a number, a sentence or a Markdown table).
   An unknown name fails the build.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root
 
-from snippets.figures import write_all  # noqa: E402
+from sitegen.figures import write_all  # noqa: E402
 
 _GEN = re.compile(r"\[\[gen ([\w.]+):(\w+)\]\]")
 
@@ -32,7 +32,7 @@ def on_page_markdown(markdown, page, config, files):
     lang = page_lang(page)
 
     def replace(match: re.Match) -> str:
-        module = importlib.import_module(f"snippets.{match[1]}")
+        module = importlib.import_module(f"sitegen.{match[1]}")
         return str(getattr(module, match[2])(lang))
 
     return _GEN.sub(replace, markdown)

@@ -64,9 +64,12 @@ __all__ = [
     "main",
 ]
 
+# In a clone of the repository the results go where the site reads them (results/, committed);
+# from an installed copy (pip install), into ./bench-results/ of the directory it runs in.
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS_DIR = ROOT / "results" / "speed"      # committed: what the page shows
-SCRATCH_DIR = ROOT / "bench-results" / "tmp"  # git-ignored: where --quick writes by default
+_IN_REPO = (ROOT / "results").is_dir() and (ROOT / "mkdocs.yml").is_file()
+RESULTS_DIR = ROOT / "results" / "speed" if _IN_REPO else Path("bench-results") / "speed"
+SCRATCH_DIR = ROOT / "bench-results" / "tmp" if _IN_REPO else Path("bench-results") / "tmp"
 SCHEMA = 2
 BYTES_PER_ELEMENT = 4                         # float32
 

@@ -21,8 +21,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snippets.formulas import dynamic_attention_hidden
-
 __all__ = [
     "KernelAttention",
     "DynamicConv2d",
@@ -50,9 +48,10 @@ def _pair(name: str, value) -> tuple[int, int]:
     return tuple(pair)
 
 
-def _check_num_kernels(num_kernels) -> None:
-    if isinstance(num_kernels, bool) or not isinstance(num_kernels, int) or num_kernels < 1:
-        raise ValueError(f"num_kernels must be a positive integer, got {num_kernels!r}")
+def _check_positive(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
 
 
 def _check_temperature(temperature) -> float:
@@ -69,9 +68,10 @@ class KernelAttention(nn.Module):
     def __init__(self, in_channels: int, num_kernels: int = 4, reduction: int = 4,
                  temperature: float = 1.0):
         super().__init__()
-        # max(in_channels // reduction, 4); raises ValueError for bad numbers
-        hidden = dynamic_attention_hidden(in_channels, reduction)
-        _check_num_kernels(num_kernels)
+        # hidden width max(C // r, 4), as snippets.formulas.dynamic_attention_hidden
+        hidden = max(_check_positive("in_channels", in_channels)
+                     // _check_positive("reduction", reduction), 4)
+        _check_positive("num_kernels", num_kernels)
         self.fc1 = nn.Linear(in_channels, hidden)
         self.fc2 = nn.Linear(hidden, num_kernels)
         self.temperature = temperature

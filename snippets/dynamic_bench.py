@@ -40,8 +40,10 @@ from snippets.dynamic import DynamicConv2d, dynamic_conv2d_loop
 
 __all__ = ["FULL", "QUICK", "IMPLEMENTATIONS", "device_name", "run", "main"]
 
+# In a clone: results/dynamic/ (committed, the page reads it); installed: ./bench-results/dynamic/.
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "results" / "dynamic"
+_IN_REPO = (ROOT / "results").is_dir() and (ROOT / "mkdocs.yml").is_file()
+RESULTS = ROOT / "results" / "dynamic" if _IN_REPO else Path("bench-results") / "dynamic"
 
 FULL = dict(channels=64, size=56, kernel_size=3, num_kernels=4, batches=(1, 8, 32),
             min_run_time=0.4, rounds=3)

@@ -28,7 +28,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snippets.formulas import conv_output_size, conv_transpose_output_size
 
 __all__ = [
     "conv_matrix",
@@ -48,6 +47,49 @@ def _pair(name: str, value: Size2) -> tuple[int, int]:
                     for v in value)):
         return value[0], value[1]
     raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+
+
+# Output sizes, repeated from snippets/formulas.py so that this file runs on its own
+# (a reader may copy it alone); tests/test_transposed.py checks the two agree.
+def _check_int(name: str, value, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if value < low:
+        kind = "a positive integer" if low == 1 else "zero or positive"
+        raise ValueError(f"{name} must be {kind}, got {value}")
+    return value
+
+
+def _conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                     dilation: int = 1) -> int:
+    """``floor((size + 2p - d(k-1) - 1) / s) + 1``, as ``snippets.formulas``."""
+    for name, value, low in (("size", size, 1), ("kernel_size", kernel_size, 1),
+                             ("stride", stride, 1), ("padding", padding, 0),
+                             ("dilation", dilation, 1)):
+        _check_int(name, value, low)
+    span, padded = dilation * (kernel_size - 1) + 1, size + 2 * padding
+    if span > padded:
+        raise ValueError(f"kernel span {span} (kernel_size {kernel_size}, dilation "
+                         f"{dilation}) is larger than the padded input {padded}")
+    return (padded - span) // stride + 1
+
+
+def _conv_transpose_output_size(size: int, kernel_size: int, stride: int = 1,
+                               padding: int = 0, output_padding: int = 0,
+                               dilation: int = 1) -> int:
+    """``(size-1)s - 2p + d(k-1) + output_padding + 1``, as ``snippets.formulas``."""
+    for name, value, low in (("size", size, 1), ("kernel_size", kernel_size, 1),
+                             ("stride", stride, 1), ("padding", padding, 0),
+                             ("output_padding", output_padding, 0), ("dilation", dilation, 1)):
+        _check_int(name, value, low)
+    if output_padding >= stride and output_padding >= dilation:
+        raise ValueError(f"output_padding ({output_padding}) must be smaller than stride "
+                         f"({stride}) or dilation ({dilation})")
+    out = (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+    if out < 1:
+        raise ValueError(f"padding {padding} is too large: the transposed conv output "
+                         f"would have size {out}")
+    return out
 
 
 # --8<-- [start:conv_matrix]
@@ -74,9 +116,9 @@ def conv_matrix(
     (ih, iw), (kh, kw) = _pair("input_size", input_size), tuple(kernel.shape)
     (sh, sw), (ph, pw) = _pair("stride", stride), _pair("padding", padding)
     dh, dw = _pair("dilation", dilation)
-    # conv_output_size validates every argument (ValueError)
-    oh = conv_output_size(ih, kh, sh, ph, dh)
-    ow = conv_output_size(iw, kw, sw, pw, dw)
+    # _conv_output_size validates every argument (ValueError)
+    oh = _conv_output_size(ih, kh, sh, ph, dh)
+    ow = _conv_output_size(iw, kw, sw, pw, dw)
     rows, cols, taps = [], [], []
     for i in range(oh):
         for j in range(ow):
@@ -132,8 +174,8 @@ def conv_transpose2d_by_zero_insertion(
     dh, dw = _pair("dilation", dilation)
     # raises ValueError for bad stride, padding, dilation, output_padding
     # (it must be < stride or dilation) and for an output smaller than 1
-    out_h = conv_transpose_output_size(h, kh, sh, ph, oph, dh)
-    out_w = conv_transpose_output_size(w, kw, sw, pw, opw, dw)
+    out_h = _conv_transpose_output_size(h, kh, sh, ph, oph, dh)
+    out_w = _conv_transpose_output_size(w, kw, sw, pw, opw, dw)
 
     # 1. insert zeros: input pixel (i, j) moves to (i*s, j*s)
     z = x.new_zeros(n, c_in, (h - 1) * sh + 1, (w - 1) * sw + 1)
@@ -172,7 +214,7 @@ def overlap_counts(
     >>> overlap_counts(6, 4, stride=2, padding=1).tolist()
     [1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1]
     """
-    out = conv_transpose_output_size(size, kernel_size, stride, padding,
+    out = _conv_transpose_output_size(size, kernel_size, stride, padding,
                                      output_padding)
     counts = torch.zeros(out, dtype=torch.long)
     for i in range(size):

@@ -17,7 +17,7 @@ from torch import nn
 from snippets import formulas as F
 from snippets.dilated import (MultiDilationBlock, conv_layer_specs, dilated_stack,
                               footprint_holes, input_footprint, measured_receptive_field)
-from snippets.pages import dilated as page
+from sitegen.pages import dilated as page
 from tests.conftest import flops
 
 SETTINGS = settings(max_examples=60, deadline=None,

@@ -18,7 +18,7 @@ from snippets.grouped import (
     conv2d_group_by_group,
     grouped_conv2d,
 )
-from snippets.pages import grouped as page
+from sitegen.pages import grouped as page
 from tests.conftest import flops
 
 # (in, out, kernel, stride, padding, dilation, groups, size)

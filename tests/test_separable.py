@@ -187,7 +187,7 @@ def test_cost_ratio_is_one_over_n_plus_one_over_k_squared(n):
 
 
 def test_page_table_matches_the_formulas():
-    from snippets.pages import separable as page
+    from sitegen.pages import separable as page
 
     rows = page.ratio_rows()
     assert [r["N"] for r in rows] == [32, 64, 128, 256, 512, 1024]

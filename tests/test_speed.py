@@ -210,7 +210,7 @@ def medians(result: dict) -> dict:
 
 
 def test_ratio_table_shows_the_result_files_ratios(results_dir):
-    from snippets.pages import speed
+    from sitegen.pages import speed
     cpu = json.loads((results_dir / "cpu.json").read_text())
     med = medians(cpu)
     for lang in ("zh", "en"):
@@ -227,7 +227,7 @@ def test_ratio_table_shows_the_result_files_ratios(results_dir):
 
 
 def test_gflops_table_and_details_show_the_result_files_numbers(results_dir):
-    from snippets.pages import speed
+    from sitegen.pages import speed
     cpu = json.loads((results_dir / "cpu.json").read_text())
     by_key = {(m["layer"], m["batch"], m["layout"], m["op"]): m for m in cpu["measurements"]}
     rows = table_rows(speed.gflops_table("en"))
@@ -249,7 +249,7 @@ def test_gflops_table_and_details_show_the_result_files_numbers(results_dir):
 
 
 def test_allocation_table_shows_both_passes(results_dir):
-    from snippets.pages import speed
+    from sitegen.pages import speed
     cpu = json.loads((results_dir / "cpu.json").read_text())
     if cpu["reuse"] is None:
         assert "no reused-memory pass" in speed.allocation_table("en")
@@ -269,7 +269,7 @@ def test_allocation_table_shows_both_passes(results_dir):
 
 
 def test_closing_quotes_every_layer_at_both_batches(results_dir):
-    from snippets.pages import speed
+    from sitegen.pages import speed
     results = bench.load_results()
     for lang in ("zh", "en"):
         text = speed.closing(lang)
@@ -287,7 +287,7 @@ def test_closing_quotes_every_layer_at_both_batches(results_dir):
 
 
 def test_gpu_section_awaits_a_run_or_shows_gpu_beside_cpu(results_dir):
-    from snippets.pages import speed
+    from sitegen.pages import speed
     has_gpu = (results_dir / "cuda.json").exists()
     for lang in ("zh", "en"):
         text = speed.gpu_section(lang)
@@ -306,7 +306,7 @@ def test_gpu_section_awaits_a_run_or_shows_gpu_beside_cpu(results_dir):
 
 
 def test_every_generated_piece_renders_in_both_languages(results_dir):
-    from snippets.pages import speed
+    from sitegen.pages import speed
     for name in speed.__all__:
         for lang in ("zh", "en"):
             text = getattr(speed, name)(lang)
@@ -320,8 +320,8 @@ def bar_heights(ax) -> dict[str, list[float]]:
 def test_figures_are_drawn_from_the_result_files(results_dir):
     import matplotlib.pyplot as plt
 
-    from snippets.figures import STYLE
-    from snippets.figures import speed as figures
+    from sitegen.figures import STYLE
+    from sitegen.figures import speed as figures
     results = bench.load_results()
     for lang in ("zh", "en"):
         with plt.rc_context(STYLE):
@@ -361,8 +361,8 @@ def test_figures_take_a_result_directly(quick_runs):
     """The notebook draws its own quick run with the same functions."""
     import matplotlib.pyplot as plt
 
-    from snippets.figures import STYLE
-    from snippets.figures import speed as figures
+    from sitegen.figures import STYLE
+    from sitegen.figures import speed as figures
     result = json.loads(quick_runs("cpu")[0].read_text())
     for name in ("ratio", "roofline", "breakdown"):
         with plt.rc_context(STYLE):

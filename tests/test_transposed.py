@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from snippets import formulas
-from snippets.figures.transposed import CHECKERBOARD, TINY, checkerboard_maps
+from sitegen.figures.transposed import CHECKERBOARD, TINY, checkerboard_maps
 from snippets.transposed import (
     ResizeConv2d,
     conv_matrix,
@@ -215,7 +215,7 @@ def test_zero_insertion_costs_what_the_page_says():
     """FlopCounterMode agrees with both multiply-add counts on the page (2 FLOPs per MAC)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from snippets.pages.transposed import DECODER, zero_insertion_macs
+    from sitegen.pages.transposed import DECODER, zero_insertion_macs
     c = DECODER
     layer = nn.ConvTranspose2d(c["in_channels"], c["out_channels"], c["kernel_size"],
                                c["stride"], c["padding"], bias=False)

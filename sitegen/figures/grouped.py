@@ -14,7 +14,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
 from torch import nn
 
-from snippets.figures import t
+from sitegen.figures import t
 from snippets.grouped import (
     ChannelShuffle,
     block_diagonal_weight,

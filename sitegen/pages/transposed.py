@@ -2,8 +2,8 @@
 
 import torch
 
-from snippets.figures import t
-from snippets.figures.transposed import CHECKERBOARD, checkerboard_maps, zero_insertion_grid
+from sitegen.figures import t
+from sitegen.figures.transposed import CHECKERBOARD, checkerboard_maps, zero_insertion_grid
 from snippets.formulas import (
     conv2d_macs,
     conv_output_size,

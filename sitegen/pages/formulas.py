@@ -1,6 +1,6 @@
 """Numbers on the formulas page."""
 
-from snippets.figures import t
+from sitegen.figures import t
 from snippets.formulas import conv2d_macs, conv2d_params, conv_output_size
 
 # (input size, in, out, kernel, stride, padding, groups): layers readers meet in practice

@@ -3,7 +3,7 @@
 import matplotlib.pyplot as plt
 from matplotlib.patches import Rectangle
 
-from snippets.figures import t
+from sitegen.figures import t
 from snippets.formulas import conv_output_size
 
 

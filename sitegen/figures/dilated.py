@@ -6,9 +6,9 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.patches import Rectangle
 
-from snippets.figures import t
+from sitegen.figures import t
 from snippets.formulas import effective_kernel_size
-from snippets.pages.dilated import gridding_case, growth_rows
+from sitegen.pages.dilated import gridding_case, growth_rows
 
 TAP = "#f5a25d"
 GRID = "#9a9a9a"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from snippets.figures import t
+from sitegen.figures import t
 from snippets.formulas import (
     conv2d_macs,
     conv2d_params,

@@ -1,6 +1,6 @@
 """Numbers on the grouped-convolution page, all from ``snippets.formulas``."""
 
-from snippets.figures import t
+from sitegen.figures import t
 from snippets.formulas import conv2d_macs, conv2d_params
 
 # the cost table's layer: ResNeXt-50's first-stage 3x3 conv width, at 56 x 56

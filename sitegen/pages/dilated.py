@@ -9,7 +9,7 @@ import torch
 
 from snippets.dilated import (MultiDilationBlock, conv_layer_specs, dilated_stack,
                               footprint_holes, input_footprint, measured_receptive_field)
-from snippets.figures import t
+from sitegen.figures import t
 from snippets.formulas import (conv2d_macs, conv2d_params, conv_output_size,
                                effective_kernel_size, receptive_field)
 

@@ -6,7 +6,7 @@ import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
 
-from snippets.figures import t
+from sitegen.figures import t
 from snippets.formulas import conv_output_size, conv_transpose_output_size
 from snippets.transposed import conv_matrix, overlap_counts
 

@@ -1,6 +1,6 @@
 """Numbers on the separable chapter: the worked example and the cost-ratio table."""
 
-from snippets.figures import t
+from sitegen.figures import t
 from snippets.formulas import (
     conv2d_macs,
     conv2d_params,

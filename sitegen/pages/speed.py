@@ -12,7 +12,7 @@ import math
 from statistics import geometric_mean
 
 from snippets.bench import LAYOUTS, OPS, Layer, Lookup, load_results, theory_ratio
-from snippets.figures import t
+from sitegen.figures import t
 
 __all__ = [
     "machine", "layer_table", "roofline_summary", "ratio_table", "gflops_table",

@@ -6,7 +6,7 @@ import torch
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
 from snippets.dynamic import temperature_schedule
-from snippets.figures import t
+from sitegen.figures import t
 
 SAMPLE_COLORS = ["#4c72b0", "#dd8452", "#55a868"]
 KERNEL_COLORS = ["#8da0cb", "#fc8d62", "#66c2a5", "#e78ac3"]

@@ -4,7 +4,7 @@ the depthwise step, the pointwise step, and both steps beside a standard convolu
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
-from snippets.figures import t
+from sitegen.figures import t
 
 # One colour per input channel (M = 3 drawn), one shade per output channel (N = 4 drawn).
 CHANNEL = ["#e07a5f", "#4a90c2", "#81b29a"]

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from snippets.bench import Lookup, load_results, theory_ratio
-from snippets.figures import t
+from sitegen.figures import t
 
 __all__ = ["fig_ratio", "fig_roofline", "fig_breakdown"]
 

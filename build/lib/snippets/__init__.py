@@ -1,0 +1,22 @@
+"""Conv Atlas · 卷积图鉴: every code example on the site comes from this package.
+
+One module per convolution variant, plus ``formulas`` (shapes and costs). Pages include
+named sections of these modules (``--8<-- "snippets/x.py:section"``) or import them.
+"""
+
+from snippets.formulas import *  # noqa: F401,F403
+from snippets.formulas import __all__ as _formulas_all
+from snippets.separable import *  # noqa: F401,F403
+from snippets.separable import __all__ as _separable_all
+from snippets.grouped import *  # noqa: F401,F403
+from snippets.grouped import __all__ as _grouped_all
+from snippets.transposed import *  # noqa: F401,F403
+from snippets.transposed import __all__ as _transposed_all
+from snippets.dilated import *  # noqa: F401,F403
+from snippets.dilated import __all__ as _dilated_all
+from snippets.dynamic import *  # noqa: F401,F403
+from snippets.dynamic import __all__ as _dynamic_all
+from snippets.calculator import *  # noqa: F401,F403
+from snippets.calculator import __all__ as _calculator_all
+
+__all__ = [*_formulas_all, *_separable_all, *_grouped_all, *_transposed_all, *_dilated_all, *_dynamic_all, *_calculator_all]

@@ -1,0 +1,202 @@
+"""Forward-time benchmark of ``DynamicConv2d`` (Chen et al., arXiv:1912.03458).
+
+    python -m snippets.dynamic_bench [--device cpu|cuda] [--quick] [--out PATH]
+                                     [--threads N] [--clock wall|cpu] [--rounds N]
+
+Times, in ``torch.inference_mode`` with float32, for C = O = 64, 56x56, k = 3, K = 4 at batch
+1, 8 and 32, in both memory layouts (contiguous NCHW and channels_last):
+
+* ``static``: ``nn.Conv2d`` of the same shape, the lower bound (no attention, one kernel);
+* ``dynamic``: ``DynamicConv2d`` as shipped (``strategy="auto"``);
+* ``grouped`` / ``loop``: ``DynamicConv2d`` forced to each strategy, to show why "auto" picks;
+* ``reference``: ``dynamic_conv2d_loop``, the per-sample definition.
+
+Each time comes from ``torch.utils.benchmark.Timer.blocked_autorange`` with torch's thread
+count (``--threads`` to change it); the implementations are measured in interleaved rounds (so
+a burst of load from other processes hits all of them) and every run of every round is pooled
+into the median and interquartile range. ``--clock cpu`` (with ``--threads 1``) times CPU time
+instead of wall time, for a machine shared with other busy processes. Before timing, each
+implementation's output is checked against the reference. The JSON (with the device, torch
+version, threads, clock and load average) goes to ``results/dynamic/<device>.json`` unless
+``--out`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.benchmark import Timer
+
+from snippets.dynamic import DynamicConv2d, dynamic_conv2d_loop
+
+__all__ = ["FULL", "QUICK", "IMPLEMENTATIONS", "device_name", "run", "main"]
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results" / "dynamic"
+
+FULL = dict(channels=64, size=56, kernel_size=3, num_kernels=4, batches=(1, 8, 32),
+            min_run_time=0.4, rounds=3)
+QUICK = dict(channels=8, size=12, kernel_size=3, num_kernels=4, batches=(1, 2),
+             min_run_time=0.01, rounds=1)
+LAYOUTS = ("contiguous", "channels_last")
+IMPLEMENTATIONS = ("static", "dynamic", "grouped", "loop", "reference")
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return cpu_name()
+
+
+def _load_average() -> list[float] | None:
+    """1, 5 and 15 minute load averages (how busy the machine was), where the OS has them."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+def _stats(times: list[float]) -> dict:
+    q1, median, q3 = statistics.quantiles(times, n=4) if len(times) > 1 else times * 3
+    return {"median_ms": median * 1e3, "iqr_ms": (q3 - q1) * 1e3, "runs": len(times)}
+
+
+def run(device: str = "cpu", quick: bool = False, threads: int | None = None,
+        clock: str = "wall", rounds: int | None = None) -> dict:
+    """Measure every implementation; return the result as a JSON-ready dict.
+
+    ``clock="cpu"`` times with the thread's CPU time instead of the wall clock: on a CPU
+    shared with other busy processes, it leaves out the time this process waits for a core
+    (it needs one thread, so that all the work runs on the timing thread).
+    """
+    cfg = dict(QUICK if quick else FULL)
+    if rounds is not None:
+        if rounds < 1:
+            raise ValueError(f"rounds must be >= 1, got {rounds}")
+        cfg["rounds"] = rounds
+    if clock not in ("wall", "cpu"):
+        raise ValueError(f"clock must be 'wall' or 'cpu', got {clock!r}")
+    if threads is not None:
+        torch.set_num_threads(threads)
+    if clock == "cpu" and (device != "cpu" or torch.get_num_threads() != 1):
+        raise ValueError("clock='cpu' needs device 'cpu' and one thread "
+                         f"(got {device!r}, {torch.get_num_threads()} threads)")
+    timer_kwargs = {"timer": time.thread_time} if clock == "cpu" else {}
+    load_before = _load_average()
+    dev = torch.device(device)
+    c, size, k = cfg["channels"], cfg["size"], cfg["kernel_size"]
+    torch.manual_seed(0)
+    static = nn.Conv2d(c, c, k, padding=k // 2).to(dev).eval()
+    dynamic = DynamicConv2d(c, c, k, padding=k // 2, num_kernels=cfg["num_kernels"]).to(dev)
+    dynamic.eval()
+    threads = torch.get_num_threads()
+
+    def forced(strategy):
+        def call(x):
+            dynamic.strategy = strategy
+            try:
+                return dynamic(x)
+            finally:
+                dynamic.strategy = "auto"
+        return call
+
+    calls = {"static": static, "dynamic": dynamic, "grouped": forced("grouped"),
+             "loop": forced("loop"), "reference": lambda x: dynamic_conv2d_loop(dynamic, x)}
+    rows = []
+    with torch.inference_mode():
+        for batch in cfg["batches"]:
+            for layout in LAYOUTS:
+                x = torch.randn(batch, c, size, size, device=dev)
+                if layout == "channels_last":
+                    x = x.contiguous(memory_format=torch.channels_last)
+                expected = dynamic_conv2d_loop(dynamic, x)
+                for name in IMPLEMENTATIONS[1:]:  # every dynamic implementation is correct
+                    torch.testing.assert_close(calls[name](x), expected, rtol=1e-4, atol=1e-4)
+                times = {name: [] for name in IMPLEMENTATIONS}
+                for _ in range(cfg["rounds"]):
+                    for name in IMPLEMENTATIONS:
+                        timer = Timer("f(x)", globals={"f": calls[name], "x": x},
+                                      num_threads=threads, label=name, **timer_kwargs)
+                        m = timer.blocked_autorange(min_run_time=cfg["min_run_time"])
+                        times[name].extend(m.times)
+                rows.append({"batch": batch, "layout": layout,
+                             "auto_strategy": dynamic.resolved_strategy(x),
+                             "times": {name: _stats(t) for name, t in times.items()}})
+    return {
+        "benchmark": "DynamicConv2d forward (snippets.dynamic_bench)",
+        "device": dev.type,
+        "device_name": device_name(dev),
+        "torch": torch.__version__,
+        "threads": threads,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "mode": "torch.inference_mode, float32",
+        "clock": "thread CPU time" if clock == "cpu" else "wall clock",
+        "load_average": {"before": load_before, "after": _load_average()},
+        "quick": quick,
+        "config": {"in_channels": c, "out_channels": c, "size": size, "kernel_size": k,
+                   "padding": k // 2, "num_kernels": cfg["num_kernels"],
+                   "batches": list(cfg["batches"]), "layouts": list(LAYOUTS)},
+        "timer": (f"torch.utils.benchmark.Timer.blocked_autorange(min_run_time="
+                  f"{cfg['min_run_time']}), {cfg['rounds']} interleaved rounds pooled"),
+        "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"),
+        "rows": rows,
+    }
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(prog="python -m snippets.dynamic_bench",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--quick", action="store_true", help="tiny shapes, for tests")
+    parser.add_argument("--out", type=Path, help="default: results/dynamic/<device>.json")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: torch's default)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default: 3, quick: 1)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: the thread's CPU time (needs --threads 1), for a busy machine")
+    args = parser.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda, but CUDA is not available")
+    if args.clock == "cpu" and (args.device != "cpu" or args.threads != 1):
+        parser.error("--clock cpu needs --device cpu and --threads 1")
+    if args.rounds is not None and args.rounds < 1:
+        parser.error(f"--rounds must be >= 1, got {args.rounds}")
+    result = run(args.device, args.quick, args.threads, args.clock, args.rounds)
+    out = args.out or RESULTS / f"{args.device}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    for row in result["rows"]:
+        t = row["times"]
+        ratio = t["dynamic"]["median_ms"] / t["static"]["median_ms"]
+        print(f"batch {row['batch']:>2} {row['layout']:<13} " + "  ".join(
+            f"{name} {t[name]['median_ms']:.2f}" for name in IMPLEMENTATIONS)
+            + f" ms   dynamic/static {ratio:.2f}")
+    print(f"wrote {out}")
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,376 @@
+"""Shape and cost formulas for every convolution on the site.
+
+Every number a page shows about a layer (output size, parameters, multiply-adds) is computed
+here, and ``tests/test_formulas.py`` checks each function against what torch really does:
+shapes from running the module, parameters from ``numel``, multiply-adds from
+``torch.utils.flop_counter.FlopCounterMode`` (which counts 2 FLOPs per multiply-add).
+
+Sizes are per spatial dimension; the 2-D functions accept an ``int`` (square) or an
+``(h, w)`` pair, like ``nn.Conv2d``. Bad arguments raise ``ValueError`` saying what is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "conv_output_size",
+    "conv_transpose_output_size",
+    "conv_transpose_output_padding_range",
+    "effective_kernel_size",
+    "conv2d_params",
+    "conv2d_macs",
+    "conv_transpose2d_macs",
+    "separable_params",
+    "separable_macs",
+    "separable_cost_ratio",
+    "dynamic_attention_hidden",
+    "dynamic_conv2d_params",
+    "dynamic_conv2d_macs",
+    "receptive_field",
+]
+
+Size2 = int | Sequence[int]
+
+
+# --- validation ---------------------------------------------------------------------------
+def _positive(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+    return value
+
+
+def _non_negative(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be zero or positive, got {value}")
+    return value
+
+
+def _pair(name: str, value: Size2) -> tuple[int, int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, value
+    if isinstance(value, Sequence) and len(value) == 2:
+        return value[0], value[1]
+    raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+
+
+def _check_groups(in_channels: int, out_channels: int, groups: int) -> None:
+    _positive("in_channels", in_channels)
+    _positive("out_channels", out_channels)
+    _positive("groups", groups)
+    if in_channels % groups:
+        raise ValueError(
+            f"in_channels ({in_channels}) must be divisible by groups ({groups})"
+        )
+    if out_channels % groups:
+        raise ValueError(
+            f"out_channels ({out_channels}) must be divisible by groups ({groups})"
+        )
+
+
+# --- sizes --------------------------------------------------------------------------------
+def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
+    """Span of a dilated kernel: ``k + (k - 1)(d - 1)``.
+
+    >>> effective_kernel_size(3, dilation=2)
+    5
+    >>> effective_kernel_size(3, dilation=4)
+    9
+    """
+    _positive("kernel_size", kernel_size)
+    _positive("dilation", dilation)
+    return kernel_size + (kernel_size - 1) * (dilation - 1)
+
+
+# --8<-- [start:conv_output_size]
+def conv_output_size(
+    size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> int:
+    """Output length of a convolution along one dimension.
+
+    ``floor((size + 2*padding - dilation*(kernel_size - 1) - 1) / stride) + 1``
+
+    >>> conv_output_size(224, 3, stride=2, padding=1)
+    112
+    >>> conv_output_size(7, 3, dilation=2)
+    3
+    """
+    _positive("size", size)
+    _positive("stride", stride)
+    _non_negative("padding", padding)
+    span = effective_kernel_size(kernel_size, dilation)
+    padded = size + 2 * padding
+    if span > padded:
+        raise ValueError(
+            f"kernel span {span} (kernel_size {kernel_size}, dilation {dilation}) is larger "
+            f"than the padded input {padded} (size {size} + 2*padding {padding})"
+        )
+    return (padded - span) // stride + 1
+
+
+# --8<-- [end:conv_output_size]
+
+
+def conv_transpose_output_size(
+    size: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int = 0,
+    output_padding: int = 0,
+    dilation: int = 1,
+) -> int:
+    """Output length of a transposed convolution along one dimension.
+
+    ``(size - 1)*stride - 2*padding + dilation*(kernel_size - 1) + output_padding + 1``
+
+    ``output_padding`` must be smaller than ``stride`` or ``dilation`` (as torch requires):
+    it only picks one of the several output sizes that the forward conv maps to ``size``.
+
+    >>> conv_transpose_output_size(56, 3, stride=2, padding=1, output_padding=1)
+    112
+    >>> conv_transpose_output_size(4, 4, stride=2, padding=1)
+    8
+    """
+    _positive("size", size)
+    _positive("stride", stride)
+    _non_negative("padding", padding)
+    _non_negative("output_padding", output_padding)
+    span = effective_kernel_size(kernel_size, dilation)
+    if output_padding >= stride and output_padding >= dilation:
+        raise ValueError(
+            f"output_padding ({output_padding}) must be smaller than stride ({stride}) "
+            f"or dilation ({dilation})"
+        )
+    out = (size - 1) * stride - 2 * padding + span + output_padding
+    if out < 1:
+        raise ValueError(
+            f"padding {padding} is too large: the transposed conv output would have size {out}"
+        )
+    return out
+
+
+def conv_transpose_output_padding_range(
+    size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> list[int]:
+    """All input sizes a conv maps to ``size`` (why ``output_padding`` exists).
+
+    A stride-2 conv maps both 7 and 8 to 4, so the transposed conv needs to be told which.
+
+    >>> conv_transpose_output_padding_range(4, 3, stride=2, padding=1)
+    [7, 8]
+    >>> conv_transpose_output_padding_range(1, 1, stride=3, padding=1)   # 0 and -1 are no sizes
+    [1]
+    """
+    _positive("size", size)
+    _positive("stride", stride)
+    _non_negative("padding", padding)
+    lo = (size - 1) * stride - 2 * padding + effective_kernel_size(kernel_size, dilation)
+    sizes = [lo + p for p in range(stride) if lo + p >= 1]
+    if not sizes:
+        raise ValueError(f"padding {padding} is too large: no input size gives a conv output "
+                         f"of size {size}")
+    return sizes
+
+
+# --- parameters and multiply-adds ---------------------------------------------------------
+# --8<-- [start:conv2d_params]
+def conv2d_params(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: Size2,
+    groups: int = 1,
+    bias: bool = True,
+) -> int:
+    """Parameters of ``nn.Conv2d`` (also ``nn.ConvTranspose2d`` with the same arguments).
+
+    ``out_channels * (in_channels / groups) * kh * kw`` plus ``out_channels`` for the bias.
+
+    >>> conv2d_params(32, 64, 3, bias=False)
+    18432
+    >>> conv2d_params(32, 64, 3, groups=4, bias=False)
+    4608
+    """
+    _check_groups(in_channels, out_channels, groups)
+    kh, kw = _pair("kernel_size", kernel_size)
+    _positive("kernel_size", kh), _positive("kernel_size", kw)
+    return out_channels * (in_channels // groups) * kh * kw + (out_channels if bias else 0)
+
+
+# --8<-- [end:conv2d_params]
+
+
+# --8<-- [start:conv2d_macs]
+def conv2d_macs(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: Size2,
+    output_size: Size2,
+    groups: int = 1,
+    batch: int = 1,
+) -> int:
+    """Multiply-adds of a 2-D conv: every output value is a dot product of length
+    ``(in_channels / groups) * kh * kw``. The bias add is not counted (torch doesn't either).
+
+    ``batch * H_out * W_out * kh * kw * (in_channels / groups) * out_channels``
+
+    >>> conv2d_macs(32, 64, 3, output_size=112)   # D_fo^2 * D_k^2 * M * N
+    231211008
+    """
+    _check_groups(in_channels, out_channels, groups)
+    kh, kw = _pair("kernel_size", kernel_size)
+    oh, ow = _pair("output_size", output_size)
+    for name, v in (("kernel_size", kh), ("kernel_size", kw), ("output_size", oh),
+                    ("output_size", ow), ("batch", batch)):
+        _positive(name, v)
+    return batch * oh * ow * kh * kw * (in_channels // groups) * out_channels
+
+
+# --8<-- [end:conv2d_macs]
+
+
+def conv_transpose2d_macs(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: Size2,
+    input_size: Size2,
+    groups: int = 1,
+    batch: int = 1,
+) -> int:
+    """Multiply-adds of a transposed conv: every *input* value is multiplied by a
+    ``(out_channels / groups) * kh * kw`` slice of the kernel and scattered into the output.
+
+    >>> conv_transpose2d_macs(64, 32, 4, input_size=56)
+    102760448
+    """
+    _check_groups(in_channels, out_channels, groups)
+    kh, kw = _pair("kernel_size", kernel_size)
+    ih, iw = _pair("input_size", input_size)
+    for name, v in (("kernel_size", kh), ("kernel_size", kw), ("input_size", ih),
+                    ("input_size", iw), ("batch", batch)):
+        _positive(name, v)
+    return batch * ih * iw * kh * kw * in_channels * (out_channels // groups)
+
+
+def separable_params(in_channels: int, out_channels: int, kernel_size: Size2) -> int:
+    """Weights of depthwise (``M * k^2``) plus pointwise (``N * M``) convs, no bias.
+
+    >>> separable_params(32, 64, 3)
+    2336
+    """
+    return conv2d_params(in_channels, in_channels, kernel_size, groups=in_channels,
+                         bias=False) + conv2d_params(in_channels, out_channels, 1, bias=False)
+
+
+def separable_macs(
+    in_channels: int, out_channels: int, kernel_size: Size2, output_size: Size2, batch: int = 1
+) -> int:
+    """Multiply-adds of depthwise then pointwise: ``D_k^2 M D_fo^2 + N M D_fo^2``.
+
+    >>> separable_macs(32, 64, 3, output_size=112)
+    29302784
+    """
+    depthwise = conv2d_macs(in_channels, in_channels, kernel_size, output_size,
+                            groups=in_channels, batch=batch)
+    pointwise = conv2d_macs(in_channels, out_channels, 1, output_size, batch=batch)
+    return depthwise + pointwise
+
+
+def separable_cost_ratio(out_channels: int, kernel_size: int) -> float:
+    """Separable / standard multiply-adds: ``1/N + 1/D_k^2`` (independent of M and D_fo).
+
+    >>> round(1 / separable_cost_ratio(1024, 3), 2)
+    8.92
+    """
+    _positive("out_channels", out_channels)
+    _positive("kernel_size", kernel_size)
+    return 1 / out_channels + 1 / kernel_size**2
+
+
+# --- dynamic convolution ------------------------------------------------------------------
+def dynamic_attention_hidden(in_channels: int, reduction: int = 4) -> int:
+    """Width of the attention MLP's hidden layer: ``max(in_channels // reduction, 4)``.
+
+    >>> dynamic_attention_hidden(64, 4)
+    16
+    >>> dynamic_attention_hidden(8, 4)
+    4
+    """
+    _positive("in_channels", in_channels)
+    _positive("reduction", reduction)
+    return max(in_channels // reduction, 4)
+
+
+def dynamic_conv2d_params(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: Size2,
+    groups: int = 1,
+    bias: bool = True,
+    num_kernels: int = 4,
+    reduction: int = 4,
+) -> int:
+    """Parameters of ``DynamicConv2d``: K kernels (and K biases) plus the attention MLP
+    ``Linear(C, h) -> ReLU -> Linear(h, K)`` (both with bias).
+
+    >>> dynamic_conv2d_params(64, 64, 3, num_kernels=4, bias=False)
+    148564
+    """
+    _positive("num_kernels", num_kernels)
+    hidden = dynamic_attention_hidden(in_channels, reduction)
+    kernels = num_kernels * conv2d_params(in_channels, out_channels, kernel_size, groups, bias)
+    attention = (in_channels * hidden + hidden) + (hidden * num_kernels + num_kernels)
+    return kernels + attention
+
+
+def dynamic_conv2d_macs(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: Size2,
+    output_size: Size2,
+    groups: int = 1,
+    bias: bool = True,
+    num_kernels: int = 4,
+    reduction: int = 4,
+    batch: int = 1,
+) -> int:
+    """Multiply-adds of ``DynamicConv2d`` per batch: the conv with the aggregated kernel,
+    the attention MLP, and the aggregation ``sum_k pi_k W_k`` (one multiply-add per kernel
+    weight per k per sample; the same for biases). Global average pooling is not counted
+    (FlopCounterMode counts only matrix products and convolutions).
+
+    >>> dynamic_conv2d_macs(64, 64, 3, 56, bias=False)
+    115754048
+    """
+    hidden = dynamic_attention_hidden(in_channels, reduction)
+    conv = conv2d_macs(in_channels, out_channels, kernel_size, output_size, groups, batch)
+    attention = batch * (in_channels * hidden + hidden * num_kernels)
+    weights = conv2d_params(in_channels, out_channels, kernel_size, groups, bias)
+    return conv + attention + batch * num_kernels * weights
+
+
+# --- receptive field ----------------------------------------------------------------------
+def receptive_field(layers: Sequence[tuple[int, int, int]]) -> int:
+    """Receptive field (in input pixels, per dimension) of a stack of conv layers, each
+    given as ``(kernel_size, stride, dilation)``.
+
+    Each layer adds ``(span - 1) * jump``, where ``jump`` is the product of the strides
+    before it and ``span`` the dilated kernel size.
+
+    >>> receptive_field([(3, 1, 1), (3, 1, 2), (3, 1, 4)])   # Yu & Koltun: 3, 7, 15
+    15
+    >>> receptive_field([(3, 2, 1), (3, 2, 1)])
+    7
+    """
+    rf, jump = 1, 1
+    for i, layer in enumerate(layers):
+        if len(layer) != 3:
+            raise ValueError(f"layer {i} must be (kernel_size, stride, dilation), got {layer!r}")
+        k, s, d = layer
+        _positive("stride", s)
+        rf += (effective_kernel_size(k, d) - 1) * jump
+        jump *= s
+    return rf

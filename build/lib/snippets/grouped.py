@@ -1,0 +1,262 @@
+"""Grouped convolution, channel shuffle and global depthwise convolution (GDC).
+
+A grouped convolution splits its ``C`` input channels into ``G`` groups of ``C/G`` and its
+``N`` kernels into ``G`` groups of ``N/G``; each group of kernels sees only its own group of
+inputs, so the layer has ``1/G`` of the parameters and multiply-adds of a standard conv.
+It first appeared as a way to split AlexNet over two GPUs (Krizhevsky et al., NeurIPS 2012)
+and became a design choice in ResNeXt ("cardinality", Xie et al., arXiv:1611.05431).
+
+* ``grouped_conv2d`` builds ``nn.Conv2d`` with ``groups`` after checking that the channels
+  split evenly, and ``conv2d_group_by_group`` spells out what ``groups`` computes.
+* ``block_diagonal_weight`` writes a grouped kernel as the equivalent dense kernel: a block
+  diagonal with zeros outside the groups (grouped conv as structured sparsity).
+* ``channel_shuffle`` / ``channel_unshuffle`` / ``ChannelShuffle`` let information cross
+  groups between stacked grouped convs (ShuffleNet, Zhang et al., arXiv:1707.01083).
+* ``GlobalDepthwiseConv2d`` is a depthwise conv whose kernel covers the whole feature map:
+  a learned weighted global pooling (MobileFaceNets, Chen et al., arXiv:1804.07573).
+* ``channel_connectivity`` says which output channels a module lets each input channel reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "grouped_conv2d",
+    "conv2d_group_by_group",
+    "block_diagonal_weight",
+    "channel_shuffle",
+    "channel_unshuffle",
+    "ChannelShuffle",
+    "GlobalDepthwiseConv2d",
+    "channel_connectivity",
+]
+
+
+def _check_positive(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+
+
+# --8<-- [start:grouped_conv2d]
+def grouped_conv2d(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int | tuple[int, int],
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    groups: int = 1,
+    bias: bool = True,
+) -> nn.Conv2d:
+    """``nn.Conv2d`` with ``groups``, once both channel counts split evenly.
+
+    Each group maps ``in_channels/groups`` inputs to ``out_channels/groups``
+    outputs, so the weight is ``(out_channels, in_channels/groups, kh, kw)``.
+
+    >>> grouped_conv2d(12, 6, 3, groups=3).weight.shape
+    torch.Size([6, 4, 3, 3])
+    >>> grouped_conv2d(12, 6, 3, groups=4)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: out_channels (6) must be divisible by groups (4): ...
+    """
+    for name, value in (("in_channels", in_channels),
+                        ("out_channels", out_channels), ("groups", groups)):
+        _check_positive(name, value)
+    # torch refuses too, but does not say which count is the problem
+    if in_channels % groups:
+        raise ValueError(
+            f"in_channels ({in_channels}) must be divisible by groups "
+            f"({groups}): every group needs the same number of input channels")
+    if out_channels % groups:
+        raise ValueError(
+            f"out_channels ({out_channels}) must be divisible by groups "
+            f"({groups}): every group needs the same number of kernels")
+    return nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride,
+                     padding=padding, dilation=dilation, groups=groups,
+                     bias=bias)
+
+
+# --8<-- [end:grouped_conv2d]
+
+
+# --8<-- [start:group_by_group]
+def conv2d_group_by_group(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    groups: int = 1,
+) -> torch.Tensor:
+    """What ``F.conv2d(..., groups=G)`` computes, as G separate convs.
+
+    ``x`` is ``(B, C, H, W)``, ``weight`` is ``(N, C/G, kh, kw)``.
+    """
+    _check_positive("groups", groups)
+    channels, kernels, depth = x.shape[1], weight.shape[0], weight.shape[1]
+    if kernels % groups or depth * groups != channels:
+        raise ValueError(
+            f"cannot split {channels} input channels and {kernels} kernels "
+            f"of depth {depth} into {groups} groups")
+    xs = x.chunk(groups, dim=1)       # G tensors of (B, C/G, H, W)
+    ws = weight.chunk(groups, dim=0)  # G tensors of (N/G, C/G, kh, kw)
+    bs = bias.chunk(groups) if bias is not None else [None] * groups
+    # group g's kernels see group g's input channels and nothing else
+    ys = [F.conv2d(xg, wg, bg, stride, padding, dilation)
+          for xg, wg, bg in zip(xs, ws, bs)]
+    return torch.cat(ys, dim=1)       # (B, N, H_out, W_out)
+
+
+# --8<-- [end:group_by_group]
+
+
+# --8<-- [start:block_diagonal_weight]
+def block_diagonal_weight(conv: nn.Conv2d) -> torch.Tensor:
+    """The dense ``(N, C, kh, kw)`` kernel equivalent to grouped ``conv``.
+
+    Kernel ``n`` of group ``g`` keeps its weights on the input channels
+    ``g*C/G ... (g+1)*C/G - 1``; all other input channels get a fixed zero.
+    As an ``N x C`` matrix of kernels this is block-diagonal.
+
+    >>> conv = grouped_conv2d(4, 4, 1, groups=2, bias=False)
+    >>> (block_diagonal_weight(conv)[:, :, 0, 0] != 0).int()
+    tensor([[1, 1, 0, 0],
+            [1, 1, 0, 0],
+            [0, 0, 1, 1],
+            [0, 0, 1, 1]], dtype=torch.int32)
+    """
+    groups, weight = conv.groups, conv.weight   # weight: (N, C/G, kh, kw)
+    kernels, depth = weight.shape[:2]
+    per_group = kernels // groups               # N/G kernels per group
+    # (N, C, kh, kw), zero everywhere to start with
+    dense = weight.new_zeros(kernels, depth * groups, *weight.shape[2:])
+    for g in range(groups):
+        rows = slice(g * per_group, (g + 1) * per_group)
+        cols = slice(g * depth, (g + 1) * depth)
+        dense[rows, cols] = weight[rows]        # the block on the diagonal
+    return dense
+
+
+# --8<-- [end:block_diagonal_weight]
+
+
+# --8<-- [start:channel_shuffle]
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """Interleave the channels of ``groups`` groups (ShuffleNet).
+
+    Channel ``i`` of group ``g`` moves to position ``i*groups + g``, so each
+    group of the next grouped conv gets channels from every group of this.
+
+    >>> x = torch.arange(6.).view(1, 6, 1, 1)
+    >>> channel_shuffle(x, groups=2).flatten().tolist()
+    [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
+    """
+    _check_positive("groups", groups)
+    batch, channels, height, width = x.shape
+    if channels % groups:
+        raise ValueError(f"channels ({channels}) must be divisible by "
+                         f"groups ({groups})")
+    # (B, C, H, W) -> (B, G, C/G, H, W): one row of channels per group
+    x = x.view(batch, groups, channels // groups, height, width)
+    x = x.transpose(1, 2)                      # (B, C/G, G, H, W)
+    return x.reshape(batch, channels, height, width)  # (B, C, H, W)
+
+
+def channel_unshuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """Undo ``channel_shuffle(x, groups)``.
+
+    >>> x = torch.randn(2, 12, 3, 3)
+    >>> torch.equal(channel_unshuffle(channel_shuffle(x, 3), 3), x)
+    True
+    """
+    _check_positive("groups", groups)
+    channels = x.shape[1]
+    if channels % groups:
+        raise ValueError(f"channels ({channels}) must be divisible by "
+                         f"groups ({groups})")
+    # the shuffle transposes a (G, C/G) grid of channels; transposing it
+    # back is a shuffle with the grid's other side, C/G, as the group count
+    return channel_shuffle(x, channels // groups)
+
+
+class ChannelShuffle(nn.Module):
+    """``channel_shuffle`` as a layer, to sit between two grouped convs."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        _check_positive("groups", groups)
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return channel_shuffle(x, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
+
+
+# --8<-- [end:channel_shuffle]
+
+
+# --8<-- [start:gdc]
+class GlobalDepthwiseConv2d(nn.Conv2d):
+    """Global depthwise convolution (GDC; MobileFaceNets, arXiv:1804.07573).
+
+    A depthwise conv (``groups = in = out = channels``) whose kernel is as
+    large as the feature map, so each channel's ``H x W`` map becomes one
+    number: global pooling with a learned weight for every position, where
+    global average pooling uses ``1/(H*W)`` everywhere. No bias by default:
+    MobileFaceNets follows GDC with batch normalisation.
+
+    >>> GlobalDepthwiseConv2d(512, 7)(torch.randn(2, 512, 7, 7)).shape
+    torch.Size([2, 512, 1, 1])
+    """
+
+    def __init__(self, channels: int, kernel_size: int | tuple[int, int],
+                 bias: bool = False) -> None:
+        _check_positive("channels", channels)
+        super().__init__(channels, channels, kernel_size, groups=channels,
+                         bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # a smaller map fails inside torch, a larger one silently gives an
+        # H' x W' output: neither is global pooling, so say what is expected
+        if tuple(x.shape[-2:]) != self.kernel_size:
+            kh, kw = self.kernel_size
+            raise ValueError(
+                f"GlobalDepthwiseConv2d was built for {kh}x{kw} inputs, "
+                f"got {x.shape[-2]}x{x.shape[-1]}")
+        return super().forward(x)  # (B, C, H, W) -> (B, C, 1, 1)
+
+
+# --8<-- [end:gdc]
+
+
+def channel_connectivity(module: Callable[[torch.Tensor], torch.Tensor], in_channels: int,
+                         size: int = 5) -> torch.Tensor:
+    """Which output channels each input channel reaches: a ``(out, in)`` bool matrix.
+
+    Nudges one input channel at a time and records which output channels move. With random
+    weights a true connection moves its output almost surely, and a missing one never does.
+    """
+    param = next(iter(getattr(module, "parameters", lambda: iter(()))()), None)
+    device = param.device if param is not None else torch.device("cpu")
+    dtype = param.dtype if param is not None else torch.float32
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(1, in_channels, size, size, generator=generator).to(device, dtype)
+    with torch.no_grad():
+        base = module(x)                                     # (1, N, H', W')
+        columns = []
+        for c in range(in_channels):
+            nudged = x.clone()
+            nudged[:, c] += 1.0
+            moved = (module(nudged) - base).abs().amax(dim=(0, 2, 3))  # (N,)
+            columns.append(moved > 1e-6 * (1 + base.abs().amax()))
+    return torch.stack(columns, dim=1).cpu()                 # (N, C)
