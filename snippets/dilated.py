@@ -117,6 +117,8 @@ class MultiDilationBlock(nn.Module):
         _check_positive("out_channels", out_channels)
         self.dilations = _check_dilations(dilations)
         _check_odd_kernel(kernel_size)
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be True or False, got {bias!r}")
         if branch_channels is None:
             branch_channels = out_channels
         _check_positive("branch_channels", branch_channels)
@@ -249,7 +251,13 @@ def footprint_holes(footprint: torch.Tensor) -> int:
     >>> footprint_holes(input_footprint(dilated_stack(1, [1, 2]), 1, 15))
     0
     """
+    if not isinstance(footprint, torch.Tensor):
+        raise TypeError(f"footprint must be a torch.Tensor, got {type(footprint).__name__}")
+    if footprint.dim() != 2:
+        raise ValueError(f"footprint must be a 2-D (n, n) map, got shape {tuple(footprint.shape)}")
     touched = footprint > 0
+    if not touched.any():
+        raise ValueError("footprint has no pixel that influences the output")
     rows = touched.any(dim=1).nonzero().flatten()
     cols = touched.any(dim=0).nonzero().flatten()
     box = touched[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]

@@ -50,6 +50,12 @@ def _non_negative(name: str, value: int) -> int:
     return value
 
 
+def _boolean(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def _pair(name: str, value: Size2) -> tuple[int, int]:
     if isinstance(value, int) and not isinstance(value, bool):
         return value, value
@@ -197,6 +203,7 @@ def conv2d_params(
     _check_groups(in_channels, out_channels, groups)
     kh, kw = _pair("kernel_size", kernel_size)
     _positive("kernel_size", kh), _positive("kernel_size", kw)
+    _boolean("bias", bias)
     return out_channels * (in_channels // groups) * kh * kw + (out_channels if bias else 0)
 
 
@@ -345,6 +352,7 @@ def dynamic_conv2d_macs(
     >>> dynamic_conv2d_macs(64, 64, 3, 56, bias=False)
     115754048
     """
+    _positive("num_kernels", num_kernels)
     hidden = dynamic_attention_hidden(in_channels, reduction)
     conv = conv2d_macs(in_channels, out_channels, kernel_size, output_size, groups, batch)
     attention = batch * (in_channels * hidden + hidden * num_kernels)
