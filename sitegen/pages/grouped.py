@@ -153,13 +153,13 @@ def _round_m(x: int) -> int:
 
 def shufflenet_table(lang: str) -> str:
     head = t(lang,
-             "| $g$ | 各阶段输出通道 | 参数量 | 实测乘加（全部） | 其中全连接层 | 不计全连接层 | 论文表 1 | 差 |",
-             "| $g$ | stage output channels | parameters | measured multiply-adds (all) | of which the FC layer | without the FC layer | paper, Table 1 | difference |")
-    rows = [head, "|--:|:-:|--:|--:|--:|--:|--:|--:|"]
+             "| $g$ | 参数量 | 实测乘加（全部） | 其中全连接层 | 不计全连接层 | 论文表 1 | 差 |",
+             "| $g$ | parameters | measured multiply-adds (all) | of which the FC layer | without the FC layer | paper, Table 1 | difference |")
+    rows = [head, "|--:|--:|--:|--:|--:|--:|--:|"]
     for r in shufflenet_rows():
         diff = _round_m(r["without_fc"]) - r["paper"]
         shown = f"{diff:+d}" if diff else "0"
-        rows.append(f"| {r['groups']} | {', '.join(map(str, r['channels']))} | {r['params']:,} "
+        rows.append(f"| {r['groups']} | {r['params']:,} "
                     f"| {r['macs'] / 1e6:.2f}M | {r['fc'] / 1e6:.2f}M "
                     f"| **{r['without_fc'] / 1e6:.3f}M** | {r['paper']}M | {shown} |")
     return "\n".join(rows)
