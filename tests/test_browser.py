@@ -496,6 +496,13 @@ SEARCHES = [
     ("转置卷积", "transposed", ""),
     ("transposed", "en/transposed", "en"),
     ("depthwise", "en/separable", "en"),
+    ("空间可分离", "lowrank", ""),
+    ("低秩", "lowrank", ""),
+    ("spatially separable", "en/lowrank", "en"),
+    ("low-rank", "en/lowrank", "en"),
+    ("ShuffleNet", "grouped", ""),
+    ("逐点分组卷积", "grouped", ""),
+    ("pointwise group convolution", "en/grouped", "en"),
 ]
 RAW_TEX = re.compile(r"\\(frac|text|times|cdot|left|right)\b|\$")
 
