@@ -207,6 +207,35 @@ def _device_time_us(event) -> float:
     return 0.0
 
 
+def part_times(dynamic: DynamicConv2d, x: torch.Tensor, min_run_time: float = 0.2,
+               rounds: int = 3, timer=None) -> dict:
+    """Each part of ``dynamic``'s grouped forward timed on its own (the same calls, in
+    interleaved rounds), with ``timer`` (default: the wall clock)."""
+    att = dynamic.attention
+    with torch.inference_mode():
+        s = x.mean(dim=(2, 3))
+        logits = att.fc2(torch.relu(att.fc1(s)))
+        pi = torch.softmax(logits / att.temperature, dim=1)
+        weight, bias = dynamic.aggregate(pi)
+    parts = {
+        "pooling": lambda: x.mean(dim=(2, 3)),
+        "linears": lambda: att.fc2(torch.relu(att.fc1(s))),
+        "softmax / sigmoid": lambda: torch.softmax(logits / att.temperature, dim=1),
+        "kernel mixing": lambda: dynamic.aggregate(pi),
+        "convolution": lambda: dynamic._grouped_conv(x, weight, bias),
+        "whole forward": lambda: dynamic(x),
+    }
+    times = {name: [] for name in parts}
+    kwargs = {"timer": timer} if timer is not None else {}
+    with torch.inference_mode():
+        for _ in range(rounds):
+            for name, f in parts.items():
+                m = Timer("f()", globals={"f": f}, num_threads=torch.get_num_threads(),
+                          **kwargs).blocked_autorange(min_run_time=min_run_time)
+                times[name].extend(m.times)
+    return {name: _stats(t) for name, t in times.items()}
+
+
 def profile(device: str = "cpu", threads: int | None = None, batches=(1, 32),
             calls: int = 7, channels: int = 64, size: int = 56) -> dict:
     """Profile one forward of each layer (64 -> 64, 56x56, 3x3, K = 4): top-level operators
@@ -277,6 +306,14 @@ def profile(device: str = "cpu", threads: int | None = None, batches=(1, 32),
                     row["kernels_per_call"] = len(kernels) / calls
                     row["launch_calls_per_call"] = len(launches) / calls
                     row["device_ms_per_call"] = sum(_device_time_us(e) for e in kernels) / 1e3 / calls
+                if name == "DynamicConv2d":
+                    # the profiler times the wall clock; on a shared CPU, time each part on its
+                    # own with the thread's CPU time instead (one thread)
+                    cpu_clock = dev.type == "cpu" and torch.get_num_threads() == 1
+                    row["part_times"] = part_times(
+                        layer, x, min_run_time=0.2 if calls > 1 else 0.01,
+                        rounds=3 if calls > 1 else 1, timer=time.thread_time if cpu_clock else None)
+                    row["part_clock"] = "thread CPU time" if cpu_clock else "wall clock"
                 rows.append(row)
     return {
         "benchmark": "DynamicConv2d family, torch.profiler (snippets.dynamic_bench --profile)",

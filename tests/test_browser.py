@@ -527,6 +527,9 @@ SEARCHES = [
     ("转置卷积", "transposed", ""),
     ("transposed", "en/transposed", "en"),
     ("depthwise", "en/separable", "en"),
+    ("CondConv", "dynamic", ""),
+    ("条件卷积", "dynamic", ""),
+    ("ODConv", "en/dynamic", "en"),
 ]
 RAW_TEX = re.compile(r"\\(frac|text|times|cdot|left|right)\b|\$")
 

@@ -472,6 +472,9 @@ def test_quick_profile_writes_the_parts(tmp_path, capsys):
     assert {"pooling", "linears", "softmax / sigmoid", "kernel mixing",
             "convolution"} <= set(dyn["parts"])
     assert dyn["parts"]["convolution"]["ops"] == 1            # one grouped conv per call
+    assert set(dyn["part_times"]) == {"pooling", "linears", "softmax / sigmoid",
+                                      "kernel mixing", "convolution", "whole forward"}
+    assert dyn["part_clock"] == "thread CPU time"
     assert rows[("ODConv2d", 2)]["ops_per_call"] > dyn["ops_per_call"] > rows[
         ("CondConv2d", 2)]["ops_per_call"]
     assert "wrote" in capsys.readouterr().out

@@ -370,54 +370,79 @@ def ops_per_call(layer: str = "DynamicConv2d", device: str = "cpu") -> int:
 
 
 def profile_table(lang: str) -> str:
-    """DynamicConv2d's forward, part by part: operators and time at batch 1 and the largest batch."""
+    """DynamicConv2d's forward part by part: operators (torch.profiler) and the time of each
+    part measured on its own (thread CPU time), at batch 1 and the largest batch."""
     result = load_profile("cpu")
     rows = _profile_rows(result, "DynamicConv2d")
     batches = sorted(rows)
     head = t(lang, "| 部分 | 算子数 |", "| part | operators |") + "".join(
-        t(lang, f" 批大小 {b}：ms（占比） |", f" batch {b}: ms (share) |") for b in batches)
+        t(lang, f" 批大小 {b}：ms（占整个前向） |", f" batch {b}: ms (of the forward) |")
+        for b in batches)
     out = [head, "|---|--:|" + "--:|" * len(batches)]
     first = rows[batches[0]]["parts"]
     for part, (zh, en) in PART_NAMES.items():
         if part not in first:
             continue
         names = ", ".join(f"`{n.removeprefix('aten::')}`" for n in first[part]["names"])
-        cells = "".join(
-            f" {rows[b]['parts'][part]['cpu_ms']:.3f} "
-            f"({100 * rows[b]['parts'][part]['cpu_ms'] / rows[b]['cpu_ms_per_call']:.1f}%) |"
-            for b in batches)
+        cells = ""
+        for b in batches:
+            times = rows[b]["part_times"]
+            if part in times:
+                ms = times[part]["median_ms"]
+                cells += f" {_ms3(ms)} ({100 * ms / times['whole forward']['median_ms']:.1f}%) |"
+            else:
+                cells += " — |"
         out.append(f"| {t(lang, zh, en)} ({names}) | {first[part]['ops']:.0f} |{cells}")
-    total = "".join(f" **{rows[b]['cpu_ms_per_call']:.3f}** |" for b in batches)
-    out.append(f"| {t(lang, '合计', 'total')} | **{ops_per_call()}** |{total}")
+    total = "".join(f" **{_ms3(rows[b]['part_times']['whole forward']['median_ms'])}** |"
+                    for b in batches)
+    out.append(f"| {t(lang, '整个前向', 'whole forward')} | **{ops_per_call()}** |{total}")
     return "\n".join(out)
+
+
+def _ms3(value: float) -> str:
+    return f"{value:.3f}" if value < 1 else _ms(value)
+
+
+ATTENTION_PARTS = ("pooling", "linears", "softmax / sigmoid", "kernel mixing")
 
 
 def profile_sentence(lang: str) -> str:
     result = load_profile("cpu")
     load = (result.get("load_average") or {}).get("before") or [None]
     dyn = _profile_rows(result, "DynamicConv2d")
-    small, big = min(dyn), max(dyn)
-    attention = sum(dyn[small]["parts"][p]["cpu_ms"] for p in
-                    ("pooling", "linears", "softmax / sigmoid", "kernel mixing"))
+    small = min(dyn)
+    times = dyn[small]["part_times"]
+    extra = sum(times[p]["median_ms"] for p in ATTENTION_PARTS)
+    share = 100 * extra / times["whole forward"]["median_ms"]
     counts = {layer: ops_per_call(layer) for layer in ("static", "CondConv2d", "ODConv2d")}
+    clock = dyn[small]["part_clock"]
+    big = dyn[max(dyn)]["part_times"]
+    summed = 100 * sum(big[p]["median_ms"] for p in (*ATTENTION_PARTS, "convolution")) / big[
+        "whole forward"]["median_ms"]
+    clock_zh = "线程 CPU 时间" if clock == "thread CPU time" else "墙上时间"
     return t(
         lang,
-        f"`torch.profiler` 在 {result['device_name']} 上（PyTorch {result['torch']}，"
-        f"{result['threads']} 个线程，测量开始时 1 分钟平均负载 {load[0]:.1f}，"
-        f"{result['cpu_count']} 个逻辑核；每项取 {result['config']['calls']} 次调用的中位数，墙上时间，"
-        f"机器繁忙时会偏大）记录到，`DynamicConv2d` 每次前向发出 {ops_per_call()} 个顶层算子，"
-        f"静态卷积只有 {counts['static']} 个；CondConv2d 为 {counts['CondConv2d']} 个，"
-        f"ODConv2d 为 {counts['ODConv2d']} 个。批大小 {small} 时，卷积以外的部分合计 "
-        f"{attention:.3f} ms；在 CPU 上它们与卷积相比都很小，卷积本身占了绝大部分时间。",
-        f"`torch.profiler` on {result['device_name']} (PyTorch {result['torch']}, "
-        f"{result['threads']} thread{'s' if result['threads'] > 1 else ''}, 1-minute load "
-        f"average {load[0]:.1f} on {result['cpu_count']} logical cores when it started; each "
-        f"part is the median of {result['config']['calls']} calls, wall clock, inflated when "
-        f"the machine is busy) records {ops_per_call()} top-level operators per "
-        f"`DynamicConv2d` forward, against {counts['static']} for the static conv; "
-        f"CondConv2d dispatches {counts['CondConv2d']} and ODConv2d {counts['ODConv2d']}. At "
-        f"batch {small} everything but the convolution adds up to {attention:.3f} ms: on the "
-        f"CPU all of it is small next to the convolution, which takes nearly all the time.")
+        f"算子数来自 `torch.profiler`（{result['device_name']}，PyTorch {result['torch']}，"
+        f"{result['threads']} 个线程，测量开始时 1 分钟平均负载 {load[0]:.1f}，{result['cpu_count']} 个逻辑核）；"
+        f"时间是把每一部分单独拿出来、按{clock_zh}测的中位数"
+        f"（profiler 自己记的是墙上时间，在繁忙的机器上会被别的进程拉长，它的数字也存在结果文件里）。"
+        f"`DynamicConv2d` 每次前向发出 {ops_per_call()} 个顶层算子，静态卷积只有 {counts['static']} 个；"
+        f"CondConv2d 为 {counts['CondConv2d']} 个，ODConv2d 为 {counts['ODConv2d']} 个。"
+        f"批大小 {small} 时，卷积以外的四部分合计 {_ms3(extra)} ms，约为整个前向的 {share:.1f}%。"
+        f"单独测的各部分加起来不一定等于整个前向（批大小 {max(dyn)} 时为 {summed:.0f}%）："
+        f"差额是这台繁忙机器上的测量噪声，以及各部分连在一起运行时缓存状态的不同。",
+        f"The operator counts come from `torch.profiler` ({result['device_name']}, PyTorch "
+        f"{result['torch']}, {result['threads']} thread{'s' if result['threads'] > 1 else ''}, "
+        f"1-minute load average {load[0]:.1f} on {result['cpu_count']} logical cores when it "
+        f"started); the times are each part run on its own, the median {clock} (the profiler "
+        f"itself records wall-clock times, which other processes stretch on a busy machine; "
+        f"they are in the result file too). A `DynamicConv2d` forward dispatches "
+        f"{ops_per_call()} top-level operators, the static conv {counts['static']}; CondConv2d "
+        f"dispatches {counts['CondConv2d']} and ODConv2d {counts['ODConv2d']}. At batch {small} "
+        f"the four parts besides the convolution add up to {_ms3(extra)} ms, about {share:.1f}% "
+        f"of the whole forward. The parts timed alone need not add up to the whole forward "
+        f"({summed:.0f}% at batch {max(dyn)}): the gap is noise on this busy machine and the "
+        f"different cache state when the parts run back to back.")
 
 
 def gpu_cost_sentence(lang: str) -> str:
