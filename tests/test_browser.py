@@ -496,7 +496,6 @@ SEARCHES = [
     ("转置卷积", "transposed", ""),
     ("transposed", "en/transposed", "en"),
     ("depthwise", "en/separable", "en"),
-<<<<<<< HEAD
     ("空间可分离", "lowrank", ""),
     ("低秩", "lowrank", ""),
     ("spatially separable", "en/lowrank", "en"),
@@ -504,11 +503,9 @@ SEARCHES = [
     ("ShuffleNet", "grouped", ""),
     ("逐点分组卷积", "grouped", ""),
     ("pointwise group convolution", "en/grouped", "en"),
-=======
     ("CondConv", "dynamic", ""),
     ("条件卷积", "dynamic", ""),
     ("ODConv", "en/dynamic", "en"),
->>>>>>> dynamic2
 ]
 RAW_TEX = re.compile(r"\\(frac|text|times|cdot|left|right)\b|\$")
 
