@@ -11,7 +11,7 @@ records, for every shape timed and for a few typical layers, which backend torch
 (read from ``ONEDNN_VERBOSE`` output of a child process). The JSON, with the load average
 before and after, goes to ``results/algorithms/cpu.json`` (in a clone; installed:
 ``./bench-results/algorithms/cpu.json``) unless ``--out`` says otherwise. The full run takes
-about two minutes; ``--clock cpu`` (the default) times the thread's CPU time, so that waiting
+about two minutes on an idle machine; ``--clock cpu`` (the default) times the thread's CPU time, so that waiting
 for a core on a busy machine is left out.
 """
 
@@ -42,7 +42,7 @@ _IN_REPO = (ROOT / "results").is_dir() and (ROOT / "mkdocs.yml").is_file()
 RESULTS = ROOT / "results" / "algorithms" if _IN_REPO else Path("bench-results") / "algorithms"
 
 FULL = dict(batch=1, channels=16, size=64, kernel_sizes=tuple(range(3, 32, 2)),
-            min_run_time=0.25, rounds=3)
+            min_run_time=0.2, rounds=2)
 QUICK = dict(batch=1, channels=4, size=16, kernel_sizes=(3, 7), min_run_time=0.01, rounds=1)
 IMPLEMENTATIONS = ("conv2d", "fft", "fft_cached")
 # (name, batch, in, out, size, kernel, groups): which algorithm does torch use for these?
@@ -105,7 +105,8 @@ for spec in sys.argv[2:]:
 
 def onednn_implementations(shapes, threads: int = 1) -> list[str | None]:
     """For each ``(batch, in, out, size, k, groups, stride)``: the oneDNN convolution
-    implementation that ran (e.g. ``brg_conv_fwd:avx2``), or None when oneDNN ran none."""
+    implementation that ran and the algorithm asked for (e.g. ``jit:avx2
+    (convolution_direct)``), or None when oneDNN ran no convolution."""
     specs = [",".join(map(str, s)) for s in shapes]
     env = {**os.environ, "ONEDNN_VERBOSE": "1"}
     out = subprocess.run([sys.executable, "-c", _CHILD, str(threads), *specs], env=env,
@@ -119,7 +120,9 @@ def onednn_implementations(shapes, threads: int = 1) -> list[str | None]:
             current = line[3:].strip()
             found[current] = None
         elif current and ",exec,cpu,convolution," in line:
-            found[current] = line.split(",")[6]     # the implementation column
+            fields = line.split(",")
+            alg = next((f[len("alg:"):] for f in fields if f.startswith("alg:")), "")
+            found[current] = f"{fields[6]} ({alg})"   # the implementation, the algorithm
     return [found.get(s) for s in specs]
 
 

@@ -527,6 +527,13 @@ SEARCHES = [
     ("转置卷积", "transposed", ""),
     ("transposed", "en/transposed", "en"),
     ("depthwise", "en/separable", "en"),
+    ("卷积算法", "algorithms", ""),
+    ("im2col", "algorithms", ""),
+    ("Winograd", "algorithms", ""),
+    ("FFT 卷积", "algorithms", ""),
+    ("im2col", "en/algorithms", "en"),
+    ("Winograd", "en/algorithms", "en"),
+    ("FFT convolution", "en/algorithms", "en"),
 ]
 RAW_TEX = re.compile(r"\\(frac|text|times|cdot|left|right)\b|\$")
 

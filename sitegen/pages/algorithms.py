@@ -377,3 +377,58 @@ def closing(lang: str) -> str:
              f"overtakes `F.conv2d` at k = {first or none} when it transforms the kernels in "
              f"every call and at k = {cached or none} when it reuses their spectrum. float32 "
              f"relative RMS error against a float64 reference: {errs}.")
+
+
+def onednn_switch(lang: str) -> str:
+    """Where oneDNN changes implementation along the sweep, and what the time does there."""
+    rows = result()["rows"]
+    for before, after in zip(rows, rows[1:]):
+        if before["onednn"] != after["onednn"]:
+            tb, ta = (r["times"]["conv2d"]["median_ms"] for r in (before, after))
+            kb, ka = before["kernel_size"], after["kernel_size"]
+            return t(lang,
+                     f"从 k = {kb} 到 k = {ka}，oneDNN 从 `{before['onednn']}` 换成了 "
+                     f"`{after['onednn']}`，时间从 {tb:.2f} ms 跳到 {ta:.2f} ms（{ta / tb:.1f} 倍），"
+                     f"而乘法只多了 {ka ** 2 / kb ** 2:.2f} 倍。",
+                     f"from k = {kb} to k = {ka} oneDNN switches from `{before['onednn']}` to "
+                     f"`{after['onednn']}`, and the time jumps from {tb:.2f} ms to {ta:.2f} ms "
+                     f"({ta / tb:.1f} times) while the multiplications grow only "
+                     f"{ka ** 2 / kb ** 2:.2f} times.")
+    return t(lang, "在整个范围内 oneDNN 都用同一种实现。",
+             "oneDNN uses the same implementation over the whole range.")
+
+
+# --- exercises ------------------------------------------------------------------------------
+def exercise_im2col_bytes(lang: str) -> str:
+    x = torch.empty(8, 32, 28, 28, device="meta")
+    cols = A.im2col_matrix(x, 5, padding=2)
+    return f"{cols.numel() * 4:,}"
+
+
+def _tile_saving(tile: int) -> float:
+    xs, ws = (1, 1, 9, 9), (1, 1, 3, 3)
+    return A.direct_multiplications(xs, ws) / A.winograd_multiplications(xs, ws, tile=tile)
+
+
+def exercise_tile_saving(lang: str) -> str:
+    return f"{_tile_saving(4):.2f}"
+
+
+def exercise_tile2_saving(lang: str) -> str:
+    return f"{_tile_saving(2):.2f}"
+
+
+def exercise_dw_winograd(lang: str) -> str:
+    return f"{depthwise_ops(1, 1)['winograd']:.0f}"
+
+
+def exercise_dw_direct(lang: str) -> str:
+    return f"{depthwise_ops(1, 1)['direct']:.0f}"
+
+
+def exercise_g8_winograd(lang: str) -> str:
+    return f"{depthwise_ops(8, 8)['winograd']:.0f}"
+
+
+def exercise_g8_direct(lang: str) -> str:
+    return f"{depthwise_ops(8, 8)['direct']:.0f}"
