@@ -360,14 +360,18 @@ def backend_table(lang: str) -> str:
              "| layer | backend torch chose | oneDNN implementation |")
     rows = [head, "|:--|:--|:--|"]
     for row in r["typical_layers"]:
-        rows.append(f"| {row['name']} | {row['backend']} | `{row['onednn'] or '—'}` |")
+        name = row["name"]
+        if lang == "zh":
+            name = name.replace("depthwise", "深度卷积").replace("stride", "步长")
+        rows.append(f"| {name} | {row['backend']} | `{row['onednn'] or '—'}` |")
     return "\n".join(rows)
 
 
 def closing(lang: str) -> str:
     r = result()
     first, cached = crossover(r, "fft"), crossover(r, "fft_cached")
-    errs = "; ".join(f"{_names(lang)[e['name']]} {e['rms_rel']:.1e}" for e in error_rows())
+    errs = t(lang, "；", "; ").join(f"{_names(lang)[e['name']]} {e['rms_rel']:.1e}"
+                                   for e in error_rows())
     none = t(lang, "未出现", "none")
     return t(lang,
              f"本机（1 个线程，负载 {r['load_average']['before'][0]:.1f}）FFT 追上 `F.conv2d` 的"
