@@ -506,6 +506,13 @@ SEARCHES = [
     ("CondConv", "dynamic", ""),
     ("条件卷积", "dynamic", ""),
     ("ODConv", "en/dynamic", "en"),
+    ("卷积算法", "algorithms", ""),
+    ("im2col", "algorithms", ""),
+    ("Winograd", "algorithms", ""),
+    ("FFT 卷积", "algorithms", ""),
+    ("im2col", "en/algorithms", "en"),
+    ("Winograd", "en/algorithms", "en"),
+    ("FFT convolution", "en/algorithms", "en"),
 ]
 RAW_TEX = re.compile(r"\\(frac|text|times|cdot|left|right)\b|\$")
 
