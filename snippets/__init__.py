@@ -10,13 +10,17 @@ from snippets.separable import *  # noqa: F401,F403
 from snippets.separable import __all__ as _separable_all
 from snippets.grouped import *  # noqa: F401,F403
 from snippets.grouped import __all__ as _grouped_all
+from snippets.lowrank import *  # noqa: F401,F403
+from snippets.lowrank import __all__ as _lowrank_all
 from snippets.transposed import *  # noqa: F401,F403
 from snippets.transposed import __all__ as _transposed_all
 from snippets.dilated import *  # noqa: F401,F403
 from snippets.dilated import __all__ as _dilated_all
 from snippets.dynamic import *  # noqa: F401,F403
 from snippets.dynamic import __all__ as _dynamic_all
+from snippets.algorithms import *  # noqa: F401,F403
+from snippets.algorithms import __all__ as _algorithms_all
 from snippets.calculator import *  # noqa: F401,F403
 from snippets.calculator import __all__ as _calculator_all
 
-__all__ = [*_formulas_all, *_separable_all, *_grouped_all, *_transposed_all, *_dilated_all, *_dynamic_all, *_calculator_all]
+__all__ = [*_formulas_all, *_separable_all, *_grouped_all, *_lowrank_all, *_transposed_all, *_dilated_all, *_dynamic_all, *_algorithms_all, *_calculator_all]

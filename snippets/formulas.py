@@ -27,6 +27,11 @@ __all__ = [
     "dynamic_attention_hidden",
     "dynamic_conv2d_params",
     "dynamic_conv2d_macs",
+    "condconv2d_params",
+    "condconv2d_macs",
+    "odconv_attention_hidden",
+    "odconv2d_params",
+    "odconv2d_macs",
     "receptive_field",
 ]
 
@@ -358,6 +363,137 @@ def dynamic_conv2d_macs(
     attention = batch * (in_channels * hidden + hidden * num_kernels)
     weights = conv2d_params(in_channels, out_channels, kernel_size, groups, bias)
     return conv + attention + batch * num_kernels * weights
+
+
+def _bool(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def condconv2d_params(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: Size2,
+    groups: int = 1,
+    bias: bool = True,
+    num_experts: int = 4,
+) -> int:
+    """Parameters of ``CondConv2d``: K expert kernels (and biases) plus the routing layer
+    ``Linear(C, K)`` (with bias; sigmoid routing).
+
+    >>> condconv2d_params(64, 64, 3, bias=False, num_experts=4)
+    147716
+    """
+    _positive("num_experts", num_experts)
+    _bool("bias", bias)
+    kernels = num_experts * conv2d_params(in_channels, out_channels, kernel_size, groups, bias)
+    return kernels + in_channels * num_experts + num_experts
+
+
+def condconv2d_macs(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: Size2,
+    output_size: Size2,
+    groups: int = 1,
+    bias: bool = True,
+    num_experts: int = 4,
+    batch: int = 1,
+) -> int:
+    """Multiply-adds of ``CondConv2d`` per batch: the conv, the routing layer (``C * K`` per
+    sample) and mixing the K experts (K per kernel weight and bias, per sample). Pooling and
+    the sigmoid are not counted (FlopCounterMode counts matrix products and convolutions).
+
+    >>> condconv2d_macs(64, 64, 3, 56, bias=False)
+    115753216
+    """
+    _positive("num_experts", num_experts)
+    _bool("bias", bias)
+    _positive("batch", batch)
+    conv = conv2d_macs(in_channels, out_channels, kernel_size, output_size, groups, batch)
+    weights = conv2d_params(in_channels, out_channels, kernel_size, groups, bias)
+    return conv + batch * in_channels * num_experts + batch * num_experts * weights
+
+
+def odconv_attention_hidden(in_channels: int, reduction: int = 16) -> int:
+    """Hidden width of ODConv's attention: ``max(in_channels // reduction, 16)`` (the
+    authors' code: ``max(int(in_channels * 0.0625), 16)``).
+
+    >>> odconv_attention_hidden(64), odconv_attention_hidden(512)
+    (16, 32)
+    """
+    _positive("in_channels", in_channels)
+    _positive("reduction", reduction)
+    return max(in_channels // reduction, 16)
+
+
+def _odconv_heads(in_channels, out_channels, kernel_size, groups, kernel_num):
+    """Widths of ODConv's heads: input channels, output channels (none for a depthwise
+    conv), kernel positions (none for 1x1), kernels (none for K = 1)."""
+    _check_groups(in_channels, out_channels, groups)
+    kh, kw = _pair("kernel_size", kernel_size)
+    _positive("kernel_size", kh), _positive("kernel_size", kw)
+    _positive("kernel_num", kernel_num)
+    depthwise = in_channels == groups == out_channels
+    return [in_channels, 0 if depthwise else out_channels, 0 if kh * kw == 1 else kh * kw,
+            0 if kernel_num == 1 else kernel_num]
+
+
+def odconv2d_params(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: Size2,
+    groups: int = 1,
+    bias: bool = False,
+    kernel_num: int = 4,
+    reduction: int = 16,
+) -> int:
+    """Parameters of ``ODConv2d``: K kernels (and biases), the squeeze ``Linear(C, h)`` and
+    the four heads ``Linear(h, n)`` for n in (C_in, C_out, kh*kw, K) (all with bias; heads
+    that have nothing to do are left out, see ``OmniAttention``).
+
+    >>> odconv2d_params(64, 64, 3, kernel_num=4)
+    150893
+    >>> odconv2d_params(64, 64, 3, kernel_num=1)     # one kernel, still three attentions
+    40233
+    """
+    _bool("bias", bias)
+    hidden = odconv_attention_hidden(in_channels, reduction)
+    heads = _odconv_heads(in_channels, out_channels, kernel_size, groups, kernel_num)
+    kernels = kernel_num * conv2d_params(in_channels, out_channels, kernel_size, groups, bias)
+    return (kernels + in_channels * hidden + hidden
+            + sum(hidden * n + n for n in heads if n))
+
+
+def odconv2d_macs(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: Size2,
+    output_size: Size2,
+    groups: int = 1,
+    bias: bool = False,
+    kernel_num: int = 4,
+    reduction: int = 16,
+    batch: int = 1,
+) -> int:
+    """Multiply-adds of ``ODConv2d`` that FlopCounterMode counts: the conv, the attention's
+    linear layers and mixing the K kernels (none when K = 1). Scaling the mixed kernel by
+    the three other attentions adds elementwise multiplies (up to three per kernel weight per
+    sample) that are left out, like pooling and the sigmoids.
+
+    >>> odconv2d_macs(64, 64, 3, 56)
+    115756240
+    """
+    _bool("bias", bias)
+    _positive("batch", batch)
+    hidden = odconv_attention_hidden(in_channels, reduction)
+    heads = _odconv_heads(in_channels, out_channels, kernel_size, groups, kernel_num)
+    conv = conv2d_macs(in_channels, out_channels, kernel_size, output_size, groups, batch)
+    attention = batch * (in_channels * hidden + hidden * sum(heads))
+    weights = conv2d_params(in_channels, out_channels, kernel_size, groups, bias)
+    mixing = 0 if kernel_num == 1 else batch * kernel_num * weights
+    return conv + attention + mixing
 
 
 # --- receptive field ----------------------------------------------------------------------

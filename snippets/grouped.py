@@ -15,6 +15,12 @@ and became a design choice in ResNeXt ("cardinality", Xie et al., arXiv:1611.054
 * ``GlobalDepthwiseConv2d`` is a depthwise conv whose kernel covers the whole feature map:
   a learned weighted global pooling (MobileFaceNets, Chen et al., arXiv:1804.07573).
 * ``channel_connectivity`` says which output channels a module lets each input channel reach.
+* ``ShuffleUnit`` / ``shufflenet_v1``: the ShuffleNet v1 unit (1x1 group conv, channel shuffle,
+  3x3 depthwise conv, 1x1 group conv; residual add, or the stride-2 concat with an average
+  pool) and the whole network of the paper's Table 1 at scale 1x (Zhang et al., arXiv:1707.01083).
+  ``shufflenet_unit_macs`` is the unit's cost ``hw(2cm/g + 9m)`` from that paper, and
+  ``group_conv_memory_access`` the memory access cost of a 1x1 group conv that ShuffleNet V2
+  holds against it (Ma et al., arXiv:1807.11164).
 """
 
 from __future__ import annotations
@@ -35,6 +41,13 @@ __all__ = [
     "GlobalDepthwiseConv2d",
     "channel_connectivity",
     "ResNeXtPaths",
+    "pointwise_macs_share",
+    "shufflenet_unit_macs",
+    "group_conv_memory_access",
+    "ShuffleUnit",
+    "SHUFFLENET_V1_CHANNELS",
+    "SHUFFLENET_V1_REPEATS",
+    "shufflenet_v1",
 ]
 
 
@@ -350,3 +363,193 @@ class ResNeXtPaths(nn.Module):
             expand.weight.copy_(torch.cat(last, dim=1))  # (out, C*width, 1, 1)
         return nn.Sequential(reduce, nn.ReLU(), grouped, nn.ReLU(), expand)
 # --8<-- [end:resnext]
+# --8<-- [start:pointwise_cost]
+def pointwise_macs_share(channels: int, bottleneck_channels: int,
+                         groups: int = 1, kernel_size: int = 3) -> float:
+    """Share of a bottleneck's multiply-adds spent in its two 1x1 convs.
+
+    The bottleneck maps ``c -> m`` (1x1, ``groups``), filters the ``m``
+    channels with a ``k x k`` depthwise conv, and maps ``m -> c`` (1x1,
+    ``groups``). Per pixel: ``2cm/g`` for the 1x1 convs, ``k^2 m`` for the
+    depthwise one.
+
+    >>> round(pointwise_macs_share(240, 60), 3)   # ungrouped: 1x1 convs dominate
+    0.982
+    >>> round(pointwise_macs_share(240, 60, groups=3), 3)
+    0.947
+    """
+    for name, value in (("channels", channels),
+                        ("bottleneck_channels", bottleneck_channels),
+                        ("groups", groups), ("kernel_size", kernel_size)):
+        _check_positive(name, value)
+    pointwise = 2 * channels * bottleneck_channels / groups
+    return pointwise / (pointwise + kernel_size ** 2 * bottleneck_channels)
+
+
+def shufflenet_unit_macs(channels: int, bottleneck_channels: int,
+                         height: int, width: int, groups: int = 1) -> int:
+    """Multiply-adds of a stride-1 ShuffleNet unit: ``hw(2cm/g + 9m)``.
+
+    (ShuffleNet, Sec. 3.2; a ResNet bottleneck costs ``hw(2cm + 9m^2)``,
+    ResNeXt's ``hw(2cm + 9m^2/g)``.) Shuffle, additions, BN and ReLU are
+    not multiply-adds and are not counted.
+
+    >>> shufflenet_unit_macs(240, 60, 28, 28, groups=3)
+    7949760
+    """
+    for name, value in (("channels", channels),
+                        ("bottleneck_channels", bottleneck_channels),
+                        ("height", height), ("width", width),
+                        ("groups", groups)):
+        _check_positive(name, value)
+    if channels % groups or bottleneck_channels % groups:
+        raise ValueError(
+            f"channels ({channels}) and bottleneck_channels "
+            f"({bottleneck_channels}) must be divisible by groups ({groups})")
+    per_pixel = 2 * channels * bottleneck_channels // groups + 9 * bottleneck_channels
+    return height * width * per_pixel
+
+
+def group_conv_memory_access(height: int, width: int, in_channels: int,
+                             out_channels: int, groups: int = 1) -> int:
+    """Memory access cost of a 1x1 group conv, in numbers read or written.
+
+    ShuffleNet V2 (guideline G2): read the input ``hw c1``, write the output
+    ``hw c2``, read the weights ``c1 c2 / g``. With the multiply-adds
+    ``B = hw c1 c2 / g`` held fixed, this is ``hw c1 + B g / c1 + B / hw``:
+    it grows with ``g``.
+
+    >>> group_conv_memory_access(56, 56, 128, 128, groups=1)
+    819200
+    """
+    for name, value in (("height", height), ("width", width),
+                        ("in_channels", in_channels),
+                        ("out_channels", out_channels), ("groups", groups)):
+        _check_positive(name, value)
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(
+            f"in_channels ({in_channels}) and out_channels ({out_channels}) "
+            f"must be divisible by groups ({groups})")
+    return (height * width * (in_channels + out_channels)
+            + in_channels * out_channels // groups)
+
+
+# --8<-- [end:pointwise_cost]
+
+
+# --8<-- [start:shuffle_unit]
+class ShuffleUnit(nn.Module):
+    """The ShuffleNet v1 unit (arXiv:1707.01083, Fig. 2 b and c).
+
+    1x1 group conv (c_in -> m) - BN - ReLU - channel shuffle - 3x3 depthwise
+    conv (stride 1 or 2) - BN - 1x1 group conv (m -> c_branch) - BN, then
+
+    * stride 1: ``relu(x + branch)``; needs ``in_channels == out_channels``;
+    * stride 2: ``relu(cat(avg_pool_3x3(x), branch))``: the branch makes only
+      ``out_channels - in_channels`` channels, the pooled input the rest.
+
+    ``bottleneck_channels`` defaults to ``out_channels // 4``; no ReLU after
+    the depthwise conv (as in the paper). ``first_groups`` is the first 1x1
+    conv's groups (the paper uses 1 in the very first unit, whose 24 input
+    channels are too few to split); it defaults to ``groups``.
+
+    >>> unit = ShuffleUnit(240, 240, stride=1, groups=3)
+    >>> unit(torch.zeros(1, 240, 28, 28)).shape
+    torch.Size([1, 240, 28, 28])
+    >>> ShuffleUnit(240, 480, stride=2, groups=3)(torch.zeros(1, 240, 28, 28)).shape
+    torch.Size([1, 480, 14, 14])
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1,
+                 groups: int = 1, bottleneck_channels: int | None = None,
+                 first_groups: int | None = None) -> None:
+        super().__init__()
+        for name, value in (("in_channels", in_channels),
+                            ("out_channels", out_channels), ("groups", groups)):
+            _check_positive(name, value)
+        if stride not in (1, 2) or isinstance(stride, bool):
+            raise ValueError(f"stride must be 1 or 2, got {stride!r}")
+        if stride == 1 and in_channels != out_channels:
+            raise ValueError(
+                f"stride 1 adds the input back, so in_channels ({in_channels}) "
+                f"must equal out_channels ({out_channels})")
+        if stride == 2 and out_channels <= in_channels:
+            raise ValueError(
+                f"stride 2 concatenates the pooled input, so out_channels "
+                f"({out_channels}) must exceed in_channels ({in_channels})")
+        m = out_channels // 4 if bottleneck_channels is None else bottleneck_channels
+        _check_positive("bottleneck_channels", m)
+        first = groups if first_groups is None else first_groups
+        _check_positive("first_groups", first)
+        branch_out = out_channels - in_channels if stride == 2 else out_channels
+        self.stride, self.groups = stride, groups
+        # grouped_conv2d names the count that does not split evenly
+        self.reduce = grouped_conv2d(in_channels, m, 1, groups=first, bias=False)
+        self.bn1 = nn.BatchNorm2d(m)
+        self.shuffle = ChannelShuffle(groups)
+        self.depthwise = grouped_conv2d(m, m, 3, stride=stride, padding=1,
+                                        groups=m, bias=False)
+        self.bn2 = nn.BatchNorm2d(m)
+        self.expand = grouped_conv2d(m, branch_out, 1, groups=groups, bias=False)
+        self.bn3 = nn.BatchNorm2d(branch_out)
+
+    def branch(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.bn1(self.reduce(x)))  # (B, m, H, W)
+        y = self.shuffle(y)                       # (B, m, H, W), interleaved
+        y = self.bn2(self.depthwise(y))           # (B, m, H/s, W/s), no ReLU
+        return self.bn3(self.expand(y))           # (B, c_branch, H/s, W/s)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride == 1:
+            return torch.relu(x + self.branch(x))     # (B, c, H, W)
+        shortcut = F.avg_pool2d(x, 3, stride=2, padding=1)  # (B, c_in, H/2, W/2)
+        # (B, c_in + c_branch, H/2, W/2) = (B, out_channels, H/2, W/2)
+        return torch.relu(torch.cat([shortcut, self.branch(x)], dim=1))
+
+
+# --8<-- [end:shuffle_unit]
+
+
+# --8<-- [start:shufflenet_v1]
+# Output channels of stages 2, 3, 4 at scale 1x, per number of groups (Table 1)
+SHUFFLENET_V1_CHANNELS = {
+    1: (144, 288, 576),
+    2: (200, 400, 800),
+    3: (240, 480, 960),
+    4: (272, 544, 1088),
+    8: (384, 768, 1536),
+}
+SHUFFLENET_V1_REPEATS = (4, 8, 4)   # units per stage; the first has stride 2
+
+
+def shufflenet_v1(groups: int = 3, num_classes: int = 1000) -> nn.Sequential:
+    """ShuffleNet v1 at scale 1x, as in Table 1 of arXiv:1707.01083.
+
+    3x3 conv (24, stride 2) - 3x3 max pool (stride 2) - stages 2, 3, 4 of
+    ShuffleNet units - global average pool - fully connected layer. The first
+    1x1 conv of stage 2 is not grouped (only 24 input channels).
+
+    >>> net = shufflenet_v1(groups=3)
+    >>> net(torch.zeros(1, 3, 224, 224)).shape
+    torch.Size([1, 1000])
+    """
+    if groups not in SHUFFLENET_V1_CHANNELS or isinstance(groups, bool):
+        raise ValueError(f"groups must be one of {sorted(SHUFFLENET_V1_CHANNELS)} "
+                         f"(the paper's Table 1), got {groups!r}")
+    _check_positive("num_classes", num_classes)
+    layers = [nn.Conv2d(3, 24, 3, stride=2, padding=1, bias=False),
+              nn.BatchNorm2d(24), nn.ReLU(),
+              nn.MaxPool2d(3, stride=2, padding=1)]   # (B, 24, 56, 56)
+    channels = 24
+    for out, repeat in zip(SHUFFLENET_V1_CHANNELS[groups], SHUFFLENET_V1_REPEATS):
+        for i in range(repeat):
+            first = 1 if channels == 24 else groups   # stage 2's first unit
+            layers.append(ShuffleUnit(channels, out, stride=2 if i == 0 else 1,
+                                      groups=groups, first_groups=first))
+            channels = out
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(),   # (B, C, 1, 1) -> (B, C)
+               nn.Linear(channels, num_classes)]
+    return nn.Sequential(*layers)
+
+
+# --8<-- [end:shufflenet_v1]

@@ -496,6 +496,23 @@ SEARCHES = [
     ("转置卷积", "transposed", ""),
     ("transposed", "en/transposed", "en"),
     ("depthwise", "en/separable", "en"),
+    ("空间可分离", "lowrank", ""),
+    ("低秩", "lowrank", ""),
+    ("spatially separable", "en/lowrank", "en"),
+    ("low-rank", "en/lowrank", "en"),
+    ("ShuffleNet", "grouped", ""),
+    ("逐点分组卷积", "grouped", ""),
+    ("pointwise group convolution", "en/grouped", "en"),
+    ("CondConv", "dynamic", ""),
+    ("条件卷积", "dynamic", ""),
+    ("ODConv", "en/dynamic", "en"),
+    ("卷积算法", "algorithms", ""),
+    ("im2col", "algorithms", ""),
+    ("Winograd", "algorithms", ""),
+    ("FFT 卷积", "algorithms", ""),
+    ("im2col", "en/algorithms", "en"),
+    ("Winograd", "en/algorithms", "en"),
+    ("FFT convolution", "en/algorithms", "en"),
 ]
 RAW_TEX = re.compile(r"\\(frac|text|times|cdot|left|right)\b|\$")
 

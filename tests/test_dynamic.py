@@ -1,4 +1,5 @@
-"""DynamicConv2d against its definition: a per-sample loop, plain convs, the cost formulas."""
+"""The dynamic family (DynamicConv2d, CondConv2d, ODConv2d) against its definitions: per-sample
+loops, plain convs, the cost formulas; the cuda_graph option against the default path."""
 
 import json
 
@@ -9,16 +10,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
+from tests.conftest import flops
+
 from snippets import formulas
 from snippets.dynamic import (
     DYNAMIC_STRATEGIES,
+    CondConv2d,
     DynamicConv2d,
     KernelAttention,
+    ODConv2d,
+    OmniAttention,
+    condconv2d_loop,
     dynamic_conv2d_loop,
+    odconv2d_loop,
     set_temperature,
     temperature_schedule,
 )
-from snippets.dynamic_bench import IMPLEMENTATIONS, main as bench_main
+from snippets.dynamic_bench import IMPLEMENTATIONS, PARTS, main as bench_main
 
 # the strategies DynamicConv2d can run (auto resolves to one of them per device)
 CONCRETE = [s for s in DYNAMIC_STRATEGIES if s != "auto"]
@@ -214,4 +222,259 @@ def test_quick_benchmark_writes_valid_json(tmp_path, capsys):
         assert set(row["times"]) == set(IMPLEMENTATIONS)
         for t in row["times"].values():
             assert t["median_ms"] > 0 and t["iqr_ms"] >= 0 and t["runs"] >= 1
+    assert "wrote" in capsys.readouterr().out
+
+
+# --- CondConv2d and ODConv2d -------------------------------------------------------------------
+FAMILY = {"condconv": (CondConv2d, condconv2d_loop, "num_experts"),
+          "odconv": (ODConv2d, odconv2d_loop, "kernel_num")}
+
+
+def family_kwargs(name, kwargs):
+    """The shared config drawn by ``configs`` for CondConv2d / ODConv2d."""
+    kwargs = dict(kwargs)
+    k = kwargs.pop("num_kernels")
+    reduction, temperature = kwargs.pop("reduction"), kwargs.pop("temperature")
+    if name == "odconv":
+        return {**kwargs, "kernel_num": k, "reduction": reduction, "temperature": temperature}
+    return {**kwargs, "num_experts": k}
+
+
+def randomise_attention(conv):
+    """Spread the attention weights so the K kernels (and every head) really differ."""
+    for m in conv.modules():
+        if isinstance(m, torch.nn.Linear):
+            torch.nn.init.normal_(m.weight, std=1.5)
+            torch.nn.init.normal_(m.bias, std=0.5)
+
+
+@pytest.mark.parametrize("name", FAMILY)
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cfg=configs())
+def test_family_output_and_gradients_equal_the_per_sample_loop(device, name, cfg):
+    """Groups, stride 2, dilation 2, channels_last, batch 1 ... drawn by hypothesis; float64."""
+    layer, loop, _ = FAMILY[name]
+    kwargs, run = cfg
+    conv = layer(**family_kwargs(name, kwargs)).to(device, torch.float64)
+    randomise_attention(conv)
+    x = make_input((run["batch"], kwargs["in_channels"], run["size"], run["size"]),
+                   device, torch.float64, run["channels_last"]).requires_grad_()
+    expected = loop(conv, x)
+    y = conv(x)
+    assert y.shape == expected.shape
+    torch.testing.assert_close(y, expected)
+    grad_out = torch.randn_like(expected)
+    params = list(conv.parameters())
+    want = torch.autograd.grad(expected, [x, *params], grad_out, allow_unused=True)
+    got = torch.autograd.grad(y, [x, *params], grad_out, allow_unused=True)
+    for g, w in zip(got, want, strict=True):
+        torch.testing.assert_close(g, w)
+
+
+@pytest.mark.parametrize("name", FAMILY)
+@pytest.mark.parametrize("case", [
+    dict(groups=1, stride=1, dilation=1, batch=1, channels_last=False),
+    dict(groups=2, stride=2, dilation=1, batch=3, channels_last=True),
+    dict(groups=4, stride=1, dilation=2, batch=2, channels_last=False),
+    dict(groups=8, stride=2, dilation=2, batch=2, channels_last=True),   # depthwise
+])
+def test_family_named_cases(device, name, case):
+    """The cases the issue names, spelled out (hypothesis draws the rest)."""
+    layer, loop, kname = FAMILY[name]
+    conv = layer(8, 8, 3, stride=case["stride"], padding=2, dilation=case["dilation"],
+                 groups=case["groups"], bias=True, **{kname: 3}).to(device, torch.float64)
+    randomise_attention(conv)
+    x = make_input((case["batch"], 8, 9, 9), device, torch.float64, case["channels_last"])
+    torch.testing.assert_close(conv(x), loop(conv, x))
+
+
+def test_condconv_routing_is_sigmoid_without_sum_to_one(device):
+    conv = CondConv2d(16, 8, 3, num_experts=4).to(device)
+    randomise_attention(conv)
+    r = conv.routing_weights(torch.randn(6, 16, 5, 5, device=device))
+    assert r.shape == (6, 4) and bool(((r > 0) & (r < 1)).all())
+    sums = r.sum(1)
+    assert bool(((sums > 0) & (sums < 4)).all())
+    assert not torch.allclose(sums, torch.ones_like(sums))   # not on the simplex
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_condconv_one_expert_routing_one_is_a_static_conv(device, bias):
+    """K = 1 and r = 1 (zero routing weights, a large bias: sigmoid(40) == 1.0 in float64)."""
+    conv = CondConv2d(6, 4, 3, stride=2, padding=1, groups=2, bias=bias,
+                      num_experts=1).to(device, torch.float64)
+    with torch.no_grad():
+        conv.routing.weight.zero_()
+        conv.routing.bias.fill_(40.0)
+    x = torch.randn(3, 6, 9, 9, device=device, dtype=torch.float64)
+    expected = F.conv2d(x, conv.weight[0], conv.bias[0] if bias else None, stride=2,
+                        padding=1, groups=2)
+    torch.testing.assert_close(conv(x), expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_odconv_one_kernel_attentions_one_is_a_static_conv(device, bias):
+    """kernel_num = 1 (no kernel attention) and a_c = a_f = a_s = 1: nn.Conv2d's result."""
+    conv = ODConv2d(6, 4, 3, stride=2, padding=2, dilation=2, groups=2, bias=bias,
+                    kernel_num=1).to(device, torch.float64)
+    assert conv.attention.kernel is None
+    with torch.no_grad():
+        for head in (conv.attention.channel, conv.attention.filter, conv.attention.spatial):
+            head.weight.zero_()
+            head.bias.fill_(40.0)
+    x = torch.randn(3, 6, 9, 9, device=device, dtype=torch.float64)
+    a_c, a_f, a_s, a_w = conv.attention(x)
+    assert a_w is None and all(bool((a == 1).all()) for a in (a_c, a_f, a_s))
+    expected = F.conv2d(x, conv.weight[0], conv.bias[0] if bias else None, stride=2,
+                        padding=2, dilation=2, groups=2)
+    torch.testing.assert_close(conv(x), expected)
+
+
+def test_odconv_with_only_kernel_attention_is_a_softmax_mix(device):
+    """a_c = a_f = a_s = 1 leaves ODConv's kernel attention: DyConv-style sum_k a_wk W_k."""
+    conv = ODConv2d(8, 8, 3, padding=1, kernel_num=4).to(device, torch.float64)
+    randomise_attention(conv)
+    with torch.no_grad():
+        for head in (conv.attention.channel, conv.attention.filter, conv.attention.spatial):
+            head.weight.zero_()
+            head.bias.fill_(40.0)
+    x = torch.randn(2, 8, 7, 7, device=device, dtype=torch.float64)
+    a_w = conv.attention(x)[3]
+    torch.testing.assert_close(a_w.sum(1), torch.ones(2, device=device, dtype=torch.float64))
+    expected = torch.cat([F.conv2d(x[b:b + 1], torch.einsum("k,koihw->oihw", a_w[b], conv.weight),
+                                   padding=1) for b in range(2)])
+    torch.testing.assert_close(conv(x), expected)
+
+
+def test_odconv_heads_follow_the_authors_skips():
+    dw = OmniAttention(16, 16, 3, groups=16, kernel_num=4)
+    assert dw.filter is None and dw.spatial is not None      # depthwise: no filter attention
+    pw = OmniAttention(16, 32, 1, kernel_num=1)
+    assert pw.spatial is None and pw.kernel is None          # 1x1, one kernel
+    assert OmniAttention(512, 512, 3).fc.out_features == formulas.odconv_attention_hidden(512)
+
+
+def test_set_temperature_reaches_odconv_too():
+    model = torch.nn.Sequential(ODConv2d(4, 4, 3), DynamicConv2d(4, 4, 3), CondConv2d(4, 4, 3))
+    assert set_temperature(model, 5.0) == 2
+    assert model[0].attention.temperature == 5.0
+
+
+@settings(max_examples=20, deadline=None)
+@given(configs())
+def test_family_params_and_flops_match_the_formulas(cfg):
+    kwargs, run = cfg
+    x = make_input((run["batch"], kwargs["in_channels"], run["size"], run["size"]), "cpu",
+                   torch.float32, run["channels_last"])
+    base = {k: kwargs[k] for k in ("in_channels", "out_channels", "kernel_size", "groups",
+                                   "bias")}
+    out_size = [formulas.conv_output_size(run["size"], k, s, kwargs["padding"], kwargs["dilation"])
+                for k, s in zip(formulas._pair("kernel_size", kwargs["kernel_size"]),
+                                formulas._pair("stride", kwargs["stride"]))]
+    K = kwargs["num_kernels"]
+    cases = [
+        (CondConv2d(**family_kwargs("condconv", kwargs)),
+         formulas.condconv2d_params(**base, num_experts=K),
+         formulas.condconv2d_macs(**base, num_experts=K, output_size=out_size,
+                                  batch=run["batch"])),
+        (ODConv2d(**family_kwargs("odconv", kwargs)),
+         formulas.odconv2d_params(**base, kernel_num=K, reduction=kwargs["reduction"]),
+         formulas.odconv2d_macs(**base, kernel_num=K, reduction=kwargs["reduction"],
+                                output_size=out_size, batch=run["batch"])),
+    ]
+    for conv, params, macs in cases:
+        assert sum(p.numel() for p in conv.parameters()) == params
+        assert flops(conv, x) == 2 * macs
+        assert tuple(conv(x).shape[2:]) == tuple(out_size)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: CondConv2d(8, 8, 3, num_experts=0), ValueError, "num_experts must be a positive"),
+    (lambda: CondConv2d(8, 8, 3, num_experts=2.0), ValueError, "num_experts must be a positive"),
+    (lambda: CondConv2d(6, 8, 3, groups=4), ValueError, r"in_channels \(6\) must be divisible"),
+    (lambda: CondConv2d(8, 8, 3, dilation=0), ValueError, "dilation must be >= 1"),
+    (lambda: CondConv2d(8, 8, 3, bias="no"), TypeError, "bias must be True or False"),
+    (lambda: CondConv2d(8, 8, 3)(torch.randn(1, 3, 5, 5)), ValueError, r"expected input \(B, 8"),
+    (lambda: CondConv2d(8, 8, 3)(torch.randn(8, 5, 5)), ValueError, r"expected input \(B, 8"),
+    (lambda: ODConv2d(8, 8, 3, kernel_num=0), ValueError, "kernel_num must be a positive"),
+    (lambda: ODConv2d(8, 8, 3, reduction=0), ValueError, "reduction must be a positive"),
+    (lambda: ODConv2d(8, 8, 3, temperature=float("nan")), ValueError, "temperature must be"),
+    (lambda: ODConv2d(8, 6, 3, groups=4), ValueError, r"in_channels \(8\)|out_channels \(6\)"),
+    (lambda: ODConv2d(8, 8, (3, 3, 3)), ValueError, "kernel_size must be an int or a pair"),
+    (lambda: ODConv2d(8, 8, 3, padding=-1), ValueError, "padding must be >= 0"),
+    (lambda: ODConv2d(8, 8, 3)([1, 2]), TypeError, "x must be a tensor"),
+    (lambda: setattr(ODConv2d(8, 8, 3), "temperature", 0), ValueError, "temperature"),
+    (lambda: DynamicConv2d(8, 8, 3, cuda_graph=1), TypeError, "cuda_graph must be True or False"),
+    (lambda: ODConv2d(8, 8, 3, cuda_graph="yes"), TypeError, "cuda_graph must be True or False"),
+    (lambda: formulas.condconv2d_params(8, 8, 3, num_experts=0), ValueError, "num_experts"),
+    (lambda: formulas.odconv2d_macs(8, 8, 3, 5, kernel_num=0), ValueError, "kernel_num"),
+    (lambda: formulas.odconv2d_params(8, 8, 3, bias="no"), TypeError, "bias"),
+    (lambda: formulas.dynamic_conv2d_macs(8, 8, 3, 5, num_kernels=0), ValueError, "num_kernels"),
+])
+def test_family_bad_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+# --- the cuda_graph option ----------------------------------------------------------------------
+@pytest.mark.parametrize("layer", [DynamicConv2d, CondConv2d, ODConv2d])
+def test_cuda_graph_option_equals_the_default_path(device, layer):
+    """On CUDA: graph replays (several inputs, two shapes, a temperature change, batch 1) equal
+    the eager layer and do not alias each other; on the CPU the option runs the eager path."""
+    torch.manual_seed(0)
+    eager = layer(16, 16, 3, padding=1).to(device)
+    fast = layer(16, 16, 3, padding=1, cuda_graph=True).to(device)
+    fast.load_state_dict(eager.state_dict())
+    outs = []
+    with torch.inference_mode():
+        for batch in (4, 4, 1, 4):
+            x = torch.randn(batch, 16, 10, 10, device=device)
+            want = eager(x)
+            got = fast(x)
+            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+            outs.append((got, want))
+        if hasattr(eager, "temperature"):
+            eager.temperature = fast.temperature = 7.0
+            x = torch.randn(4, 16, 10, 10, device=device)
+            torch.testing.assert_close(fast(x), eager(x), rtol=1e-5, atol=1e-5)
+    for got, want in outs:       # earlier results were not overwritten by later replays
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    if device.type == "cuda":
+        assert len(fast._graphs) == 2 + hasattr(eager, "temperature")
+    else:
+        assert not fast._graphs
+    # with autograd on, the option steps aside: gradients flow as usual
+    x = torch.randn(2, 16, 10, 10, device=device, requires_grad=True)
+    fast(x).sum().backward()
+    assert x.grad is not None
+
+
+def test_cuda_graph_is_used_only_on_gpu_without_autograd(device):
+    conv = DynamicConv2d(4, 4, 3, cuda_graph=True).to(device)
+    x = torch.randn(2, 4, 6, 6, device=device)
+    assert not conv.use_cuda_graph(x)                          # autograd is on
+    with torch.no_grad():
+        assert conv.use_cuda_graph(x) == (device.type == "cuda")
+    conv.cuda_graph = False
+    with torch.no_grad():
+        assert not conv.use_cuda_graph(x)
+
+
+def test_quick_profile_writes_the_parts(tmp_path, capsys):
+    out = bench_main(["--profile", "--quick", "--threads", "1",
+                      "--out", str(tmp_path / "profile.json")])
+    result = json.loads(out.read_text())
+    rows = {(r["layer"], r["batch"]): r for r in result["rows"]}
+    assert rows[("static", 1)]["ops_per_call"] == 1
+    dyn = rows[("DynamicConv2d", 2)]
+    assert set(dyn["parts"]) <= set(PARTS) and "other" not in dyn["parts"]
+    assert {"pooling", "linears", "softmax / sigmoid", "kernel mixing",
+            "convolution"} <= set(dyn["parts"])
+    assert dyn["parts"]["convolution"]["ops"] == 1            # one grouped conv per call
+    assert set(dyn["part_times"]) == {"pooling", "linears", "softmax / sigmoid",
+                                      "kernel mixing", "convolution", "whole forward"}
+    assert dyn["part_clock"] == "thread CPU time"
+    assert rows[("ODConv2d", 2)]["ops_per_call"] > dyn["ops_per_call"] > rows[
+        ("CondConv2d", 2)]["ops_per_call"]
     assert "wrote" in capsys.readouterr().out

@@ -298,3 +298,117 @@ def test_resnext_paths_equal_one_grouped_conv(device, cardinality, width):
     assert grouped[2].groups == cardinality
     # same weights, rearranged: the parameter counts agree
     assert sum(p.numel() for p in paths.parameters()) == sum(p.numel() for p in grouped.parameters())
+# --- pointwise group convolution and the ShuffleNet v1 unit (arXiv:1707.01083) --------------
+from snippets.grouped import (SHUFFLENET_V1_CHANNELS, ShuffleUnit,  # noqa: E402
+                              conv2d_group_by_group, group_conv_memory_access,
+                              pointwise_macs_share, shufflenet_unit_macs, shufflenet_v1)
+
+
+def unit_by_hand(unit: ShuffleUnit, x: torch.Tensor) -> torch.Tensor:
+    """The unit spelled out: each grouped conv as G separate convs, eval-mode BN by formula."""
+    def bn(y, m):
+        scale = m.weight / torch.sqrt(m.running_var + m.eps)
+        return (y - m.running_mean[:, None, None]) * scale[:, None, None] + m.bias[:, None, None]
+
+    y = conv2d_group_by_group(x, unit.reduce.weight, groups=unit.reduce.groups)
+    y = torch.relu(bn(y, unit.bn1))
+    b, c, h, w = y.shape
+    g = unit.groups
+    y = torch.stack([y[:, i * (c // g):(i + 1) * (c // g)] for i in range(g)], dim=2)
+    y = y.reshape(b, c, h, w)                      # channel i of group j -> i * g + j
+    y = conv2d_group_by_group(y, unit.depthwise.weight, stride=unit.stride, padding=1,
+                              groups=c)
+    y = bn(y, unit.bn2)
+    y = bn(conv2d_group_by_group(y, unit.expand.weight, groups=g), unit.bn3)
+    if unit.stride == 1:
+        return torch.relu(x + y)
+    pooled = F.avg_pool2d(x, 3, 2, 1)
+    return torch.relu(torch.cat([pooled, y], dim=1))
+
+
+@pytest.mark.parametrize("c_in, c_out, stride, groups, first", [
+    (240, 240, 1, 3, 3), (240, 480, 2, 3, 3), (24, 240, 2, 3, 1), (200, 200, 1, 2, 2),
+    (384, 768, 2, 8, 8), (16, 16, 1, 1, 1)])
+def test_shuffle_unit_shapes_and_per_group_equality(device, c_in, c_out, stride, groups, first):
+    torch.manual_seed(0)
+    unit = ShuffleUnit(c_in, c_out, stride=stride, groups=groups, first_groups=first)
+    for m in unit.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5), m.running_var.uniform_(0.5, 2)
+            nn.init.uniform_(m.weight, 0.5, 1.5), nn.init.uniform_(m.bias, -0.5, 0.5)
+    unit = unit.to(device).eval().double()
+    x = torch.randn(2, c_in, 9, 9, dtype=torch.float64, device=device)
+    with torch.no_grad():
+        y = unit(x)
+        assert y.shape == (2, c_out, 9 if stride == 1 else 5, 9 if stride == 1 else 5)
+        torch.testing.assert_close(y, unit_by_hand(unit, x))
+
+
+def test_shuffle_unit_cost_formula_matches_flop_counter():
+    for g in page.UNIT_GROUPS:
+        unit = ShuffleUnit(page.UNIT_C, page.UNIT_C, groups=g, bottleneck_channels=page.UNIT_M)
+        x = torch.zeros(1, page.UNIT_C, page.UNIT_SIZE, page.UNIT_SIZE)
+        measured = flops(unit.eval(), x) // 2
+        assert measured == shufflenet_unit_macs(page.UNIT_C, page.UNIT_M, page.UNIT_SIZE,
+                                                page.UNIT_SIZE, groups=g)
+        pointwise = flops(unit.reduce, x) // 2 + flops(
+            unit.expand, torch.zeros(1, page.UNIT_M, page.UNIT_SIZE, page.UNIT_SIZE)) // 2
+        assert pointwise / measured == pytest.approx(
+            pointwise_macs_share(page.UNIT_C, page.UNIT_M, groups=g))
+    rows = page.unit_rows()
+    assert [r["share"] for r in rows] == sorted((r["share"] for r in rows), reverse=True)
+    assert rows[0]["share"] > 0.99
+
+
+def test_shufflenet_v1_reproduces_table1():
+    """Multiply-adds without the FC layer round to the paper's Table 1 for every g."""
+    for row in page.shufflenet_rows():
+        assert int(row["without_fc"] / 1e6 + 0.5) == row["paper"], row
+        net = shufflenet_v1(row["groups"])
+        assert sum(p.numel() for p in net.parameters()) == row["params"]
+        stages = [m for m in net if isinstance(m, ShuffleUnit)]
+        assert len(stages) == 16
+        assert stages[0].reduce.groups == 1 and stages[1].reduce.groups == row["groups"]
+        assert [stages[i].expand.out_channels + (stages[i].stride == 2) * stages[i].reduce.in_channels
+                for i in (0, 4, 12)] == list(SHUFFLENET_V1_CHANNELS[row["groups"]])
+    assert "all five" in page.shufflenet_summary("en")
+
+
+def test_shufflenet_v1_forward_shapes():
+    net = shufflenet_v1(8).eval()
+    x = torch.zeros(2, 3, 224, 224)
+    with torch.no_grad():
+        feats = net[:-3](x)
+        assert feats.shape == (2, 1536, 7, 7)
+        assert net(x).shape == (2, 1000)
+
+
+def test_memory_access_cost_counts_the_tensors_read_and_written():
+    for r in page.mac_rows():
+        c, g, n = r["channels"], r["groups"], page.MAC_SIZE
+        conv = nn.Conv2d(c, c, 1, groups=g, bias=False)
+        x = torch.zeros(1, c, n, n)
+        assert r["memory"] == x.numel() + conv(x).numel() + conv.weight.numel()
+        assert r["macs"] == flops(conv, x) // 2
+    rows = page.mac_rows()
+    assert [r["memory"] for r in rows] == sorted(r["memory"] for r in rows)
+    assert max(r["macs"] for r in rows) / min(r["macs"] for r in rows) < 1.03
+
+
+def test_shufflenet_arguments():
+    with pytest.raises(ValueError, match="groups must be one of"):
+        shufflenet_v1(5)
+    with pytest.raises(ValueError, match="must equal out_channels"):
+        ShuffleUnit(24, 48, stride=1)
+    with pytest.raises(ValueError, match="must exceed in_channels"):
+        ShuffleUnit(48, 48, stride=2)
+    with pytest.raises(ValueError, match="stride must be 1 or 2"):
+        ShuffleUnit(48, 48, stride=3)
+    with pytest.raises(ValueError, match="divisible by groups"):
+        ShuffleUnit(240, 240, groups=7)
+    with pytest.raises(ValueError, match="divisible by groups"):
+        shufflenet_unit_macs(240, 60, 7, 7, groups=7)
+    with pytest.raises(ValueError, match="divisible by groups"):
+        group_conv_memory_access(7, 7, 10, 10, groups=3)
+    with pytest.raises(ValueError, match="bottleneck_channels"):
+        pointwise_macs_share(10, 0)

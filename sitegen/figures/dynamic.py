@@ -141,3 +141,39 @@ def fig_temperature(lang: str):
     right.legend(fontsize=9, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def fig_regions(lang: str):
+    """Where the mixed kernel can lie, for K = 2 kernels drawn as 2-D vectors: the convex hull
+    (softmax), the parallelogram of sigmoid weights (CondConv), inside the positive cone."""
+    w1, w2 = torch.tensor([1.0, 0.25]), torch.tensor([0.35, 1.0])
+    fig, ax = plt.subplots(figsize=(5.6, 4.2))
+    far = 3.2
+    cone = torch.stack([torch.zeros(2), far * w1, far * (w1 + w2), far * w2])
+    ax.fill(cone[:, 0], cone[:, 1], color="#eeeeee", zorder=0,
+            label=t(lang, "正锥 $\\{c_1 W_1 + c_2 W_2 : c_k \\geq 0\\}$（无界）",
+                    "positive cone $\\{c_1 W_1 + c_2 W_2 : c_k \\geq 0\\}$ (unbounded)"))
+    box = torch.stack([torch.zeros(2), w1, w1 + w2, w2])
+    ax.fill(box[:, 0], box[:, 1], color="#fdd0a2", edgecolor="#d94801", linewidth=1.5, zorder=1,
+            label=t(lang, "CondConv：$r_k \\in (0,1)$，平行四边形", "CondConv: $r_k \\in (0,1)$, a parallelogram"))
+    ax.plot([w1[0], w2[0]], [w1[1], w2[1]], color="#08519c", linewidth=3.5, zorder=2,
+            label=t(lang, "动态卷积：$\\pi_1 + \\pi_2 = 1$，凸包（线段）",
+                    "dynamic conv: $\\pi_1 + \\pi_2 = 1$, the convex hull (a segment)"))
+    for w, name in ((w1, "$W_1$"), (w2, "$W_2$")):
+        ax.annotate("", xy=w.tolist(), xytext=(0, 0),
+                    arrowprops=dict(arrowstyle="-|>", color="#333", linewidth=1.2))
+        ax.text(w[0] + 0.04, w[1] + 0.04, name, fontsize=12)
+    s = w1 + w2
+    ax.text(s[0] + 0.04, s[1] + 0.02, "$W_1 + W_2$", fontsize=10)
+    ax.text(-0.5, 2.0, t(lang, "线性张成：整个平面", "the linear span: the whole plane"),
+            fontsize=9.5, color="#555")
+    ax.set_xlim(-0.6, 2.2)
+    ax.set_ylim(-0.6, 2.2)
+    ax.axhline(0, color="#bbb", linewidth=0.8)
+    ax.axvline(0, color="#bbb", linewidth=0.8)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.legend(loc="lower left", fontsize=8.5, frameon=True, framealpha=0.95)
+    fig.tight_layout()
+    return fig
