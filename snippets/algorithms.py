@@ -393,6 +393,8 @@ def kernel_spectrum(x_shape, weight, padding=0, dilation=1, groups=1):
     >>> kernel_spectrum((1, 3, 30, 30), torch.randn(4, 3, 5, 5), padding=2).shape  # 34 -> 35
     torch.Size([4, 3, 35, 18])
     """
+    if not isinstance(weight, torch.Tensor):
+        raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
     x = torch.empty(x_shape, dtype=weight.dtype, device="meta")
     _, dil, _, size = _fft_prepare(x, weight, None, 1, padding, dilation, groups)
     return _kernel_spectrum(weight, dil, size)

@@ -403,6 +403,12 @@ class CondConv2d(_KernelBank):
 
 def condconv2d_loop(conv: CondConv2d, x: torch.Tensor) -> torch.Tensor:
     """Reference: per sample, ``r = sigmoid(FC(GAP(x)))``, kernel ``sum_k r_k W_k``, one conv."""
+    if not isinstance(conv, CondConv2d):
+        raise TypeError(f"conv must be a CondConv2d, got {type(conv).__name__}")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if x.dim() != 4 or x.shape[1] != conv.in_channels:
+        raise ValueError(f"x must be (B, {conv.in_channels}, H, W), got shape {tuple(x.shape)}")
     outs = []
     for b in range(x.shape[0]):
         xb = x[b:b + 1]                                 # (1, C, H, W)
@@ -543,6 +549,12 @@ def odconv2d_loop(conv: ODConv2d, x: torch.Tensor) -> torch.Tensor:
     """Reference, the way the authors' code computes it, one sample at a time: scale the
     input channels by ``a_c``, convolve with ``sum_k a_wk (a_s * W_k)``, scale the output
     channels by ``a_f``."""
+    if not isinstance(conv, ODConv2d):
+        raise TypeError(f"conv must be a ODConv2d, got {type(conv).__name__}")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if x.dim() != 4 or x.shape[1] != conv.in_channels:
+        raise ValueError(f"x must be (B, {conv.in_channels}, H, W), got shape {tuple(x.shape)}")
     kh, kw = conv.kernel_size
     outs = []
     for b in range(x.shape[0]):

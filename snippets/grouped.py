@@ -533,7 +533,7 @@ def shufflenet_v1(groups: int = 3, num_classes: int = 1000) -> nn.Sequential:
     >>> net(torch.zeros(1, 3, 224, 224)).shape
     torch.Size([1, 1000])
     """
-    if groups not in SHUFFLENET_V1_CHANNELS or isinstance(groups, bool):
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups not in SHUFFLENET_V1_CHANNELS:
         raise ValueError(f"groups must be one of {sorted(SHUFFLENET_V1_CHANNELS)} "
                          f"(the paper's Table 1), got {groups!r}")
     _check_positive("num_classes", num_classes)

@@ -247,7 +247,7 @@ def test_resize_conv_shape_and_grad(device):
     (lambda: conv_matrix(4, torch.ones(3, 3), stride=0), "stride must be a positive integer"),
     (lambda: conv_matrix((4, 4, 4), torch.ones(3, 3)), "input_size must be an int or a pair"),
     (lambda: conv_transpose2d_by_zero_insertion(torch.ones(1, 4, 3), torch.ones(4, 2, 3, 3)),
-     "x and weight must be 4-D"),
+     "x must be 4-D"),
     (lambda: conv_transpose2d_by_zero_insertion(torch.ones(1, 4, 3, 3), torch.ones(3, 2, 3, 3)),
      r"x has 4 channels; weight.shape\[0\] \(3\) must equal it"),
     (lambda: conv_transpose2d_by_zero_insertion(torch.ones(1, 3, 3, 3), torch.ones(3, 2, 3, 3),
