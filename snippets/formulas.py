@@ -24,6 +24,8 @@ __all__ = [
     "separable_params",
     "separable_macs",
     "separable_cost_ratio",
+    "multiplied_channels",
+    "separable_multiplier_macs",
     "dynamic_attention_hidden",
     "dynamic_conv2d_params",
     "dynamic_conv2d_macs",
@@ -289,6 +291,41 @@ def separable_macs(
                             groups=in_channels, batch=batch)
     pointwise = conv2d_macs(in_channels, out_channels, 1, output_size, batch=batch)
     return depthwise + pointwise
+
+
+def _multiplier(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise ValueError(f"{name} must be a number in (0, 1], got {value!r}")
+    return float(value)
+
+
+def multiplied_channels(channels: int, alpha: float = 1.0) -> int:
+    """MobileNet's width multiplier: ``round(alpha * channels)`` channels (at least 1).
+
+    >>> multiplied_channels(512, 0.75), multiplied_channels(32, 0.25)
+    (384, 8)
+    """
+    _positive("channels", channels)
+    return max(1, round(_multiplier("alpha", alpha) * channels))
+
+
+def separable_multiplier_macs(in_channels: int, out_channels: int, kernel_size: int,
+                              feature_size: int, alpha: float = 1.0, rho: float = 1.0) -> int:
+    """MobileNet's layer cost with width multiplier ``alpha`` and resolution multiplier
+    ``rho`` (Howard et al., arXiv:1704.04861, section 3.3):
+    ``D_k^2 (alpha M) (rho D_f)^2 + (alpha M)(alpha N)(rho D_f)^2``, with ``alpha M`` and
+    ``rho D_f`` rounded to whole channels and pixels (stride 1, "same" padding).
+
+    >>> separable_multiplier_macs(512, 512, 3, 14)
+    52283392
+    >>> separable_multiplier_macs(512, 512, 3, 14, alpha=0.5, rho=160 / 224)   # 256 ch, 10x10
+    6784000
+    """
+    _positive("feature_size", feature_size)
+    m = multiplied_channels(in_channels, alpha)
+    n = multiplied_channels(out_channels, alpha)
+    size = max(1, round(_multiplier("rho", rho) * feature_size))
+    return separable_macs(m, n, kernel_size, size)
 
 
 def separable_cost_ratio(out_channels: int, kernel_size: int) -> float:

@@ -28,12 +28,15 @@ POSITIVE = {"in_channels", "out_channels", "kernel_size", "stride", "dilation", 
             "num_kernels", "reduction", "size", "batch", "channels", "scale_factor",
             "input_size", "output_size", "height", "width", "branch_channels", "cardinality",
             "num_experts", "kernel_num", "mid_channels", "bottleneck_channels", "first_groups",
-            "num_classes", "rank", "n", "tile"}
+            "num_classes", "rank", "n", "tile", "feature_size",
+            "offset_groups"}
 NON_NEGATIVE = {"padding", "output_padding"}
-BOOLEAN = {"bias", "norm", "activation", "cuda_graph"}
-POSITIVE_FLOAT = {"temperature", "start", "end", "anneal_epochs", "rtol"}
+BOOLEAN = {"bias", "norm", "activation", "cuda_graph", "modulated"}
+POSITIVE_FLOAT = {"temperature", "start", "end", "anneal_epochs", "rtol", "alpha", "rho",
+                  "mask_scale"}
 NON_NEGATIVE_FLOAT = {"epoch"}
-TENSOR = {"x", "weight", "kernel", "footprint", "depthwise_weight", "pointwise_weight", "u", "v"}
+TENSOR = {"x", "weight", "kernel", "footprint", "depthwise_weight", "pointwise_weight", "u", "v",
+          "input", "offset", "mask"}
 
 not_int = st.one_of(st.booleans(), st.floats(allow_nan=True, allow_infinity=True),
                     st.text(max_size=2), st.just([]))
@@ -76,6 +79,8 @@ VALID = {
     "separable_params": ((4, 8, 3), {}),
     "separable_macs": ((4, 8, 3, 5), {"batch": 2}),
     "separable_cost_ratio": ((8, 3), {}),
+    "multiplied_channels": ((32,), {"alpha": 0.5}),
+    "separable_multiplier_macs": ((32, 64, 3, 14), {"alpha": 0.5, "rho": 0.5}),
     "dynamic_attention_hidden": ((16,), {"reduction": 4}),
     "dynamic_conv2d_params": ((4, 8, 3), {"groups": 2, "bias": True, "num_kernels": 2,
                                           "reduction": 2}),
