@@ -527,6 +527,11 @@ SEARCHES = [
     ("转置卷积", "transposed", ""),
     ("transposed", "en/transposed", "en"),
     ("depthwise", "en/separable", "en"),
+    ("可变形卷积", "deformable", ""),
+    ("偏移", "deformable", ""),
+    ("DCN", "deformable", ""),
+    ("deformable convolution", "en/deformable", "en"),
+    ("offset", "en/deformable", "en"),
 ]
 RAW_TEX = re.compile(r"\\(frac|text|times|cdot|left|right)\b|\$")
 
