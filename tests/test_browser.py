@@ -527,6 +527,10 @@ SEARCHES = [
     ("转置卷积", "transposed", ""),
     ("transposed", "en/transposed", "en"),
     ("depthwise", "en/separable", "en"),
+    ("演示器", "explorer", ""),
+    ("卷积演示器", "explorer", ""),
+    ("explorer", "en/explorer", "en"),
+    ("convolution explorer", "en/explorer", "en"),
 ]
 RAW_TEX = re.compile(r"\\(frac|text|times|cdot|left|right)\b|\$")
 
