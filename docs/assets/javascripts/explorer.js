@@ -60,9 +60,9 @@
           (m.transposed ? "（窗口里的编号是旋转 180° 后的抽头）" : "");
       },
       outputCaption: function (m) { return "输出 " + m.H.out + "×" + m.W.out; },
-      reads: function (i, j, n, other) {
-        return "输出 (" + i + ", " + j + ") 读取 " + n + " 个输入格子" +
-          (other ? "；另有 " + other + " 个抽头落在填充、插入的零或输出填充上" : "") + "。";
+      reads: function (i, j, n, other, transposed) {
+        return "输出 (" + i + ", " + j + ") 读取 " + n + " 个输入格子" + (other ? "；另有 " + other +
+          " 个抽头落在" + (transposed ? "填充、插入的零或输出填充上" : "填充上") : "") + "。";
       },
       feeds: function (y, x, n) { return "输入 (" + y + ", " + x + ") 影响 " + n + " 个输出格子。"; },
       cropped: function (h, w) {
@@ -98,10 +98,10 @@
           (m.transposed ? " (the window's labels are the taps rotated by 180°)" : "");
       },
       outputCaption: function (m) { return "Output " + m.H.out + "×" + m.W.out; },
-      reads: function (i, j, n, other) {
+      reads: function (i, j, n, other, transposed) {
         return "Output (" + i + ", " + j + ") reads " + n + " input cell" + (n === 1 ? "" : "s") +
-          (other ? "; " + other + " more tap" + (other === 1 ? " falls" : "s fall") +
-            " on padding, inserted zeros or output padding" : "") + ".";
+          (other ? "; " + other + " more tap" + (other === 1 ? " falls" : "s fall") + " on " +
+            (transposed ? "padding, inserted zeros or output padding" : "padding") : "") + ".";
       },
       feeds: function (y, x, n) {
         return "Input (" + y + ", " + x + ") feeds " + n + " output cell" + (n === 1 ? "" : "s") + ".";
@@ -111,7 +111,8 @@
           " rows at the top and bottom and " + w + " columns at each side; the drawing shows what is left.";
       },
       channels: function (g, gin, gout, shape, depthwise) {
-        return (g === 1 ? "No groups: every output channel reads all " + gin + " input channels. " :
+        return (g === 1 ? "No groups: every output channel reads " +
+          (gin === 1 ? "the one input channel. " : "all " + gin + " input channels. ") :
           g + " groups of " + gin + " input and " + gout + " output channels; an output channel reads " +
           "only the input channels of its group" + (depthwise ? " (one input channel per group: a depthwise convolution)" : "") + ". ") +
           "Weight shape (" + shape.join(", ") + ").";
@@ -306,8 +307,10 @@
       numbers = "(" + d.n + " − 1)·" + d.s + " − 2·" + d.p + " + " + d.d + "·(" + d.k + " − 1) + " +
         d.op + " + 1";
     }
-    return sub(X, "out") + " = " + general + " = <span data-cx-expr=\"" + dim + "\">" + numbers +
-      "</span> = <strong data-cx-result=\"" + dim + "\">" + d.out + "</strong>";
+    // each "= ..." part stays on one line; a narrow screen wraps between them
+    return "<span class=\"cx-f\">" + sub(X, "out") + " = " + general + "</span> " +
+      "<span class=\"cx-f\">= <span data-cx-expr=\"" + dim + "\">" + numbers + "</span></span> " +
+      "<span class=\"cx-f\">= <strong data-cx-result=\"" + dim + "\">" + d.out + "</strong></span>";
   }
 
   // --- drawing -----------------------------------------------------------------------------
@@ -553,7 +556,7 @@
       "\" height=\"" + H.span + "\"/>");
     this.find("[data-cx-grid=input] .cx-window").innerHTML = parts.join("");
     this.root.setAttribute("data-cx-current", i + "," + j);
-    var status = this.words.reads(i, j, reads.length, H.k * W.k - reads.length);
+    var status = this.words.reads(i, j, reads.length, H.k * W.k - reads.length, m.transposed);
     if (this.input) {
       var y = this.input[0], x = this.input[1];
       var src = this.inputCells[y + "," + x];
@@ -575,17 +578,17 @@
   Explorer.prototype.drawChannels = function () {
     var m = this.model, w = this.words;
     var gin = m.cin / m.groups, gout = m.cout / m.groups;
-    var n = Math.max(m.cin, m.cout), width = n * 2, px = 26;
+    var n = Math.max(m.cin, m.cout), width = n * 2, px = 22;
     var xin = function (c) { return (n - m.cin) + c * 2 + 1; };
     var xout = function (c) { return (n - m.cout) + c * 2 + 1; };
     var picked = m.channels(this.channel);
-    var parts = ["<svg xmlns=\"" + SVG + "\" class=\"cx-svg\" viewBox=\"0 0 " + width + " 6\" width=\"" +
-      width * px + "\" height=\"" + 6 * px + "\" aria-hidden=\"true\" focusable=\"false\">"];
+    var parts = ["<svg xmlns=\"" + SVG + "\" class=\"cx-svg\" viewBox=\"0 0 " + width + " 4.2\" width=\"" +
+      width * px + "\" height=\"" + Math.round(4.2 * px) + "\" aria-hidden=\"true\" focusable=\"false\">"];
     for (var o = 0; o < m.cout; o++) {
       var mine = m.channels(o);
       for (var k = 0; k < mine.length; k++) {
         parts.push("<line class=\"cx-link cx-g" + (Math.floor(o / gout) % 8) +
-          (o === this.channel ? " is-picked" : "") + "\" x1=\"" + xout(o) + "\" y1=\"4.6\" x2=\"" +
+          (o === this.channel ? " is-picked" : "") + "\" x1=\"" + xout(o) + "\" y1=\"2.8\" x2=\"" +
           xin(mine[k]) + "\" y2=\"1.4\"/>");
       }
     }
@@ -598,8 +601,8 @@
     for (var oc = 0; oc < m.cout; oc++) {
       parts.push("<g class=\"cx-chan cx-chan-out cx-g" + (Math.floor(oc / gout) % 8) +
         (oc === this.channel ? " is-picked" : "") + "\" data-cout=\"" + oc + "\"><rect class=\"cx-chan-box\" x=\"" +
-        (xout(oc) - 0.7) + "\" y=\"4.6\" width=\"1.4\" height=\"1.2\" rx=\"0.15\"/>" +
-        "<text class=\"cx-label\" x=\"" + xout(oc) + "\" y=\"5.2\">" + oc + "</text></g>");
+        (xout(oc) - 0.7) + "\" y=\"2.8\" width=\"1.4\" height=\"1.2\" rx=\"0.15\"/>" +
+        "<text class=\"cx-label\" x=\"" + xout(oc) + "\" y=\"3.4\">" + oc + "</text></g>");
     }
     parts.push("</svg>");
     this.find("[data-cx-grid=channels]").innerHTML = parts.join("");
