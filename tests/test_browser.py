@@ -518,6 +518,10 @@ SEARCHES = [
     ("DCN", "deformable", ""),
     ("deformable convolution", "en/deformable", "en"),
     ("offset", "en/deformable", "en"),
+    ("演示器", "explorer", ""),
+    ("卷积演示器", "explorer", ""),
+    ("explorer", "en/explorer", "en"),
+    ("convolution explorer", "en/explorer", "en"),
 ]
 RAW_TEX = re.compile(r"\\(frac|text|times|cdot|left|right)\b|\$")
 
