@@ -513,6 +513,15 @@ SEARCHES = [
     ("im2col", "en/algorithms", "en"),
     ("Winograd", "en/algorithms", "en"),
     ("FFT convolution", "en/algorithms", "en"),
+    ("可变形卷积", "deformable", ""),
+    ("偏移", "deformable", ""),
+    ("DCN", "deformable", ""),
+    ("deformable convolution", "en/deformable", "en"),
+    ("offset", "en/deformable", "en"),
+    ("演示器", "explorer", ""),
+    ("卷积演示器", "explorer", ""),
+    ("explorer", "en/explorer", "en"),
+    ("convolution explorer", "en/explorer", "en"),
 ]
 RAW_TEX = re.compile(r"\\(frac|text|times|cdot|left|right)\b|\$")
 
