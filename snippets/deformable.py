@@ -66,6 +66,20 @@ def _check_positive(name: str, value) -> int:
     return value
 
 
+def _check_bool(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def _check_size(name: str, value, low: int = 1) -> tuple[int, int]:
+    """An int or a pair of ints, each at least ``low``."""
+    pair = _pair(name, value)
+    if min(pair) < low:
+        raise ValueError(f"{name} must be >= {low}, got {value!r}")
+    return pair
+
+
 def _check_tensor(name: str, value, dims: int) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
@@ -81,7 +95,16 @@ def deform_output_size(size: int, kernel_size: int, stride: int = 1, padding: in
     >>> deform_output_size(56, 3, padding=1), deform_output_size(56, 3, stride=2, padding=1)
     (56, 28)
     """
-    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
+    for name, value, low in (("size", size, 1), ("kernel_size", kernel_size, 1),
+                             ("stride", stride, 1), ("padding", padding, 0),
+                             ("dilation", dilation, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    out = (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
+    if out < 1:
+        raise ValueError(f"kernel span {dilation * (kernel_size - 1) + 1} is larger than the "
+                         f"padded input {size + 2 * padding} (size {size})")
+    return out
 
 
 def _check_arguments(input, offset, weight, bias, stride, padding, dilation, mask):
@@ -250,6 +273,7 @@ class DeformConv2d(nn.Module):
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
                             ("groups", groups)):
             _check_positive(name, value)
+        _check_bool("bias", bias)
         if in_channels % groups:
             raise ValueError(f"in_channels ({in_channels}) must be divisible by groups ({groups})")
         if out_channels % groups:
@@ -316,6 +340,8 @@ class DeformableConv2d(nn.Module):
                  padding=0, dilation=1, groups: int = 1, bias: bool = True,
                  modulated: bool = True, offset_groups: int = 1, mask_scale: float = 2.0):
         super().__init__()
+        _check_positive("in_channels", in_channels), _check_positive("out_channels", out_channels)
+        _check_bool("bias", bias)
         if not isinstance(modulated, bool):
             raise TypeError(f"modulated must be a bool, got {type(modulated).__name__}")
         _check_positive("offset_groups", offset_groups)
@@ -429,6 +455,7 @@ def deformable_conv2d_params(in_channels: int, out_channels: int, kernel_size,
     47250
     """
     K = _check_cost_args(in_channels, out_channels, kernel_size, groups, offset_groups)
+    _check_bool("bias", bias), _check_bool("modulated", modulated)
     conv = out_channels * (in_channels // groups) * K + (out_channels if bias else 0)
     branch = (3 if modulated else 2) * offset_groups * K
     return conv + branch * in_channels * K + branch
@@ -444,7 +471,8 @@ def deformable_conv2d_macs(in_channels: int, out_channels: int, kernel_size, out
     148119552
     """
     K = _check_cost_args(in_channels, out_channels, kernel_size, groups, offset_groups)
-    oh, ow = _pair("output_size", output_size)
+    _check_bool("modulated", modulated), _check_positive("batch", batch)
+    oh, ow = _check_size("output_size", output_size)
     positions = batch * oh * ow
     branch = (3 if modulated else 2) * offset_groups * K
     return positions * K * (in_channels // groups * out_channels + in_channels * branch)
@@ -458,8 +486,8 @@ def deformable_sampling_macs(in_channels: int, kernel_size, output_size,
     >>> deformable_sampling_macs(64, 3, 56)
     7225344
     """
-    _check_positive("in_channels", in_channels)
-    kh, kw = _pair("kernel_size", kernel_size)
-    oh, ow = _pair("output_size", output_size)
+    _check_positive("in_channels", in_channels), _check_positive("batch", batch)
+    kh, kw = _check_size("kernel_size", kernel_size)
+    oh, ow = _check_size("output_size", output_size)
     return 4 * batch * oh * ow * kh * kw * in_channels
 # --8<-- [end:costs]

@@ -321,6 +321,7 @@ def separable_multiplier_macs(in_channels: int, out_channels: int, kernel_size: 
     >>> separable_multiplier_macs(512, 512, 3, 14, alpha=0.5, rho=160 / 224)   # 256 ch, 10x10
     6784000
     """
+    _positive("in_channels", in_channels), _positive("out_channels", out_channels)
     _positive("feature_size", feature_size)
     m = multiplied_channels(in_channels, alpha)
     n = multiplied_channels(out_channels, alpha)
