@@ -8,6 +8,8 @@ from snippets.formulas import *  # noqa: F401,F403
 from snippets.formulas import __all__ as _formulas_all
 from snippets.basics import *  # noqa: F401,F403
 from snippets.basics import __all__ as _basics_all
+from snippets.conv1d3d import *  # noqa: F401,F403
+from snippets.conv1d3d import __all__ as _conv1d3d_all
 from snippets.separable import *  # noqa: F401,F403
 from snippets.separable import __all__ as _separable_all
 from snippets.grouped import *  # noqa: F401,F403
@@ -21,4 +23,4 @@ from snippets.dynamic import __all__ as _dynamic_all
 from snippets.calculator import *  # noqa: F401,F403
 from snippets.calculator import __all__ as _calculator_all
 
-__all__ = [*_formulas_all, *_basics_all, *_separable_all, *_grouped_all, *_transposed_all, *_dilated_all, *_dynamic_all, *_calculator_all]
+__all__ = [*_formulas_all, *_basics_all, *_conv1d3d_all, *_separable_all, *_grouped_all, *_transposed_all, *_dilated_all, *_dynamic_all, *_calculator_all]
