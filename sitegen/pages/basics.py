@@ -45,10 +45,8 @@ def algebra_facts() -> dict:
 
 def algebra_table(lang: str) -> str:
     f = algebra_facts()
-    head = _t(lang, "| 运算 | $a \\star b$ 与 $b \\star a$ 的最大差 | "
-                    "$(a \\star b) \\star c$ 与 $a \\star (b \\star c)$ 的最大差 |",
-              "| operation | largest gap, $a \\star b$ vs $b \\star a$ | "
-              "largest gap, $(a \\star b) \\star c$ vs $a \\star (b \\star c)$ |")
+    head = _t(lang, "| 运算 | 交换两边：最大差 | 换一种结合顺序：最大差 |",
+              "| operation | sides swapped: largest gap | grouped the other way: largest gap |")
     rows = [head, "|---|--:|--:|"]
     for name, key in ((_t(lang, "卷积（翻转核）", "convolution (flipped kernel)"), "conv"),
                       (_t(lang, "互相关（`nn.Conv2d`）", "cross-correlation (`nn.Conv2d`)"),
@@ -70,10 +68,10 @@ def size_rows() -> list[dict]:
 
 
 def size_table(lang: str) -> str:
-    head = _t(lang, "| $k$ | `'valid'`（$p=0$） | `'same'` 的左、右填充 | `'same'` | "
-                    "完全填充（$p=k-1$） |",
-              "| $k$ | `'valid'` ($p=0$) | `'same'`: left, right padding | `'same'` | "
-              "full ($p=k-1$) |")
+    head = _t(lang, "| *k* | `'valid'`（*p* = 0） | `'same'` 的左、右填充 | `'same'` | "
+                    "完全填充（*p* = *k* − 1） |",
+              "| *k* | `'valid'` (*p* = 0) | `'same'`: left, right padding | `'same'` | "
+              "full (*p* = *k* − 1) |")
     rows = [head, "|--:|--:|--:|--:|--:|"]
     for r in size_rows():
         rows.append(f"| {r['k']} | {r['valid']} | {r['left']}, {r['right']} | {r['same']} "
@@ -95,8 +93,8 @@ def leftover_rows() -> list[dict]:
 
 
 def leftover_table(lang: str) -> str:
-    head = _t(lang, "| $n$ | $k$ | $s$ | $n_{\\text{out}}$ | 最后一个窗口的末端 | 从未参与计算的像素 |",
-              "| $n$ | $k$ | $s$ | $n_{\\text{out}}$ | last window ends at | pixels never used |")
+    head = _t(lang, "| *n* | *k* | *s* | 输出长度 | 最后一个窗口的末端 | 从未参与计算的像素 |",
+              "| *n* | *k* | *s* | output length | last window ends at | pixels never used |")
     rows = [head, "|--:|--:|--:|--:|--:|--:|"]
     for r in leftover_rows():
         rows.append(f"| {r['n']} | {r['k']} | {r['s']} | {r['out']} | {r['last']} "
@@ -110,8 +108,8 @@ def pool_rows() -> list[dict]:
 
 
 def pool_table(lang: str) -> str:
-    head = _t(lang, "| $n$ | $k$ | $s$ | 卷积 / `ceil_mode=False` | `ceil_mode=True` |",
-              "| $n$ | $k$ | $s$ | conv / `ceil_mode=False` | `ceil_mode=True` |")
+    head = _t(lang, "| *n* | *k* | *s* | 卷积 / `ceil_mode=False` | `ceil_mode=True` |",
+              "| *n* | *k* | *s* | conv / `ceil_mode=False` | `ceil_mode=True` |")
     rows = [head, "|--:|--:|--:|--:|--:|"]
     for r in pool_rows():
         rows.append(f"| {r['n']} | {r['k']} | {r['s']} | {r['floor']} | {r['ceil']} |")

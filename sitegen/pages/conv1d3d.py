@@ -83,7 +83,7 @@ def conv3d_rows(device: str = "meta") -> list[dict]:
         macs=conv3d_macs(c, 128, (1, 3, 3), frame)))
     mid = conv2plus1d_mid_channels(c, 128, 3, 3)
     rows.append(dict(
-        name=(f"(2+1)-D，$M = {mid}$", f"(2+1)-D, $M = {mid}$"),
+        name=(f"(2+1)-D，M = {mid}", f"(2+1)-D, M = {mid}"),
         code="Conv2Plus1d(64, 128, 3, padding=1)",
         module=Conv2Plus1d(c, 128, 3, padding=1, bias=False).to(device),
         output=(128, *full), params=conv2plus1d_params(c, 128, 3, 3, bias=False),
