@@ -35,9 +35,17 @@ __all__ = [
     "odconv2d_params",
     "odconv2d_macs",
     "receptive_field",
+    "pool_output_size",
+    "conv3d_output_shape",
+    "conv3d_params",
+    "conv3d_macs",
+    "conv2plus1d_mid_channels",
+    "conv2plus1d_params",
+    "conv2plus1d_macs",
 ]
 
 Size2 = int | Sequence[int]
+Size3 = int | Sequence[int]
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -187,6 +195,174 @@ def conv_transpose_output_padding_range(
         raise ValueError(f"padding {padding} is too large: no input size gives a conv output "
                          f"of size {size}")
     return sizes
+
+
+def pool_output_size(
+    size: int,
+    kernel_size: int,
+    stride: int | None = None,
+    padding: int = 0,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+) -> int:
+    """Output length of ``nn.MaxPool1d/2d`` along one dimension (``stride`` defaults to the
+    kernel size, as in torch).
+
+    ``ceil_mode=False`` is the conv formula. ``ceil_mode=True`` rounds up, so a last, partial
+    window is kept, but only if it starts inside the input or the left padding.
+
+    >>> pool_output_size(8, 3, 2), pool_output_size(8, 3, 2, ceil_mode=True)
+    (3, 4)
+    >>> pool_output_size(5, 2, 2, padding=1, ceil_mode=True)   # a 4th window would start in the right padding
+    3
+    """
+    _positive("size", size)
+    _positive("kernel_size", kernel_size)
+    stride = kernel_size if stride is None else _positive("stride", stride)
+    _non_negative("padding", padding)
+    if 2 * padding > kernel_size:
+        raise ValueError(f"padding ({padding}) must be at most half the kernel_size "
+                         f"({kernel_size}), as torch requires for pooling")
+    if not isinstance(ceil_mode, bool):
+        raise ValueError(f"ceil_mode must be True or False, got {ceil_mode!r}")
+    span = effective_kernel_size(kernel_size, dilation)
+    padded = size + 2 * padding
+    if not ceil_mode:
+        if span > padded:
+            raise ValueError(f"kernel span {span} is larger than the padded input {padded}")
+        return (padded - span) // stride + 1
+    # rounding up keeps a last window that sticks out past the end (even one wider than
+    # the whole input), as long as it starts inside the input or the left padding
+    out = -(-(padded - span) // stride) + 1
+    if (out - 1) * stride >= size + padding:
+        out -= 1
+    if out < 1:
+        raise ValueError(f"kernel span {span} leaves no window on the padded input {padded}")
+    return out
+
+
+def _triple(name: str, value: Size3) -> tuple[int, int, int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, value, value
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 3:
+        return value[0], value[1], value[2]
+    raise ValueError(f"{name} must be an int or a triple of ints (depth, height, width), "
+                     f"got {value!r}")
+
+
+# --8<-- [start:conv3d]
+def conv3d_output_shape(
+    size: Size3, kernel_size: Size3, stride: Size3 = 1, padding: Size3 = 0,
+    dilation: Size3 = 1,
+) -> tuple[int, int, int]:
+    """Output ``(D, H, W)`` of ``nn.Conv3d``: the 1-D formula along each of the three axes.
+
+    >>> conv3d_output_shape((16, 112, 112), 3, padding=1)
+    (16, 112, 112)
+    >>> conv3d_output_shape((16, 112, 112), (3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3))
+    (16, 56, 56)
+    """
+    args = [_triple(name, v) for name, v in (("size", size), ("kernel_size", kernel_size),
+                                             ("stride", stride), ("padding", padding),
+                                             ("dilation", dilation))]
+    return tuple(conv_output_size(*per_axis) for per_axis in zip(*args))
+
+
+def conv3d_params(
+    in_channels: int, out_channels: int, kernel_size: Size3, groups: int = 1,
+    bias: bool = True,
+) -> int:
+    """Parameters of ``nn.Conv3d``: ``out_channels * (in_channels / groups) * kd * kh * kw``
+    plus ``out_channels`` for the bias.
+
+    >>> conv3d_params(64, 64, 3, bias=False)
+    110592
+    """
+    _check_groups(in_channels, out_channels, groups)
+    kd, kh, kw = _triple("kernel_size", kernel_size)
+    for v in (kd, kh, kw):
+        _positive("kernel_size", v)
+    return out_channels * (in_channels // groups) * kd * kh * kw + (out_channels if bias else 0)
+
+
+def conv3d_macs(
+    in_channels: int, out_channels: int, kernel_size: Size3, output_size: Size3,
+    groups: int = 1, batch: int = 1,
+) -> int:
+    """Multiply-adds of ``nn.Conv3d``: every output value is a dot product of length
+    ``(in_channels / groups) * kd * kh * kw``.
+
+    ``batch * D_out * H_out * W_out * kd * kh * kw * (in_channels / groups) * out_channels``
+
+    >>> conv3d_macs(64, 64, 3, output_size=(16, 56, 56))
+    5549064192
+    """
+    _check_groups(in_channels, out_channels, groups)
+    kd, kh, kw = _triple("kernel_size", kernel_size)
+    od, oh, ow = _triple("output_size", output_size)
+    for name, v in (("kernel_size", kd), ("kernel_size", kh), ("kernel_size", kw),
+                    ("output_size", od), ("output_size", oh), ("output_size", ow),
+                    ("batch", batch)):
+        _positive(name, v)
+    return batch * od * oh * ow * kd * kh * kw * (in_channels // groups) * out_channels
+
+
+# --8<-- [end:conv3d]
+
+
+# --8<-- [start:conv2plus1d]
+def conv2plus1d_mid_channels(in_channels: int, out_channels: int, t: int, d: int) -> int:
+    """R(2+1)D (arXiv:1711.11248): the width M between the 1 x d x d and the t x 1 x 1 conv
+    that keeps the weights at most those of one t x d x d conv,
+    ``floor(t d^2 N_in N_out / (d^2 N_in + t N_out))``.
+
+    >>> conv2plus1d_mid_channels(64, 64, 3, 3), conv2plus1d_mid_channels(64, 128, 3, 3)
+    (144, 230)
+    """
+    for name, v in (("in_channels", in_channels), ("out_channels", out_channels),
+                    ("t", t), ("d", d)):
+        _positive(name, v)
+    return t * d * d * in_channels * out_channels // (d * d * in_channels + t * out_channels)
+
+
+def conv2plus1d_params(
+    in_channels: int, out_channels: int, t: int, d: int, mid_channels: int | None = None,
+    bias: bool = True,
+) -> int:
+    """Parameters of a (2+1)-D block: ``d^2 N_in M + t M N_out`` weights (+ ``M + N_out``
+    biases); ``mid_channels`` defaults to ``conv2plus1d_mid_channels``.
+
+    >>> conv2plus1d_params(64, 64, 3, 3, bias=False) == conv3d_params(64, 64, 3, bias=False)
+    True
+    """
+    if mid_channels is None:
+        mid_channels = conv2plus1d_mid_channels(in_channels, out_channels, t, d)
+    return (conv3d_params(in_channels, mid_channels, (1, d, d), bias=bias)
+            + conv3d_params(mid_channels, out_channels, (t, 1, 1), bias=bias))
+
+
+def conv2plus1d_macs(
+    in_channels: int, out_channels: int, t: int, d: int, input_size: Size3,
+    stride: Size2 = 1, padding: Size2 = 0, mid_channels: int | None = None, batch: int = 1,
+) -> int:
+    """Multiply-adds of a (2+1)-D block on an input of ``(T, H, W)``: the spatial conv on
+    every frame, then the temporal conv on its output. ``stride`` and ``padding`` are ints
+    or ``(time, space)`` pairs, as for ``snippets.basics.Conv2Plus1d``.
+
+    >>> conv2plus1d_macs(64, 64, 3, 3, (16, 56, 56), padding=1)
+    5549064192
+    """
+    st, ss = _pair("stride", stride)
+    pt, ps = _pair("padding", padding)
+    if mid_channels is None:
+        mid_channels = conv2plus1d_mid_channels(in_channels, out_channels, t, d)
+    mid = conv3d_output_shape(input_size, (1, d, d), (1, ss, ss), (0, ps, ps))
+    out = conv3d_output_shape(mid, (t, 1, 1), (st, 1, 1), (pt, 0, 0))
+    return (conv3d_macs(in_channels, mid_channels, (1, d, d), mid, batch=batch)
+            + conv3d_macs(mid_channels, out_channels, (t, 1, 1), out, batch=batch))
+
+
+# --8<-- [end:conv2plus1d]
 
 
 # --- parameters and multiply-adds ---------------------------------------------------------

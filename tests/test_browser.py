@@ -522,6 +522,17 @@ SEARCHES = [
     ("卷积演示器", "explorer", ""),
     ("explorer", "en/explorer", "en"),
     ("convolution explorer", "en/explorer", "en"),
+    ("卷积基础", "basics", ""),
+    ("互相关", "basics", ""),
+    ("因果卷积", "conv1d3d", ""),
+    ("三维卷积", "conv1d3d", ""),
+    ("1x1 卷积", "basics", ""),
+    ("填充方式", "basics", ""),
+    ("cross-correlation", "en/basics", "en"),
+    ("causal convolution", "en/conv1d3d", "en"),
+    ("1x1 convolution", "en/basics", "en"),
+    ("3D convolution", "en/conv1d3d", "en"),
+    ("padding modes", "en/basics", "en"),
 ]
 RAW_TEX = re.compile(r"\\(frac|text|times|cdot|left|right)\b|\$")
 
