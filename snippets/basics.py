@@ -54,6 +54,13 @@ def _check_non_negative(name: str, value) -> int:
     return value
 
 
+def _check_4d(name: str, tensor) -> None:
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"{name} must be a tensor, got {type(tensor).__name__}")
+    if tensor.dim() != 4:
+        raise ValueError(f"{name} must be 4-D, got shape {tuple(tensor.shape)}")
+
+
 def _check_2d(name: str, tensor) -> None:
     if not isinstance(tensor, torch.Tensor):
         raise TypeError(f"{name} must be a tensor, got {type(tensor).__name__}")
@@ -144,9 +151,7 @@ def conv2d_by_channels(x: torch.Tensor, weight: torch.Tensor,
     >>> torch.allclose(conv2d_by_channels(x, w), F.conv2d(x, w), atol=1e-5)
     True
     """
-    if x.dim() != 4 or weight.dim() != 4:
-        raise ValueError(f"x must be (B, C_in, H, W) and weight (C_out, C_in, k, k), got "
-                         f"{tuple(x.shape)} and {tuple(weight.shape)}")
+    _check_4d("x", x), _check_4d("weight", weight)   # (B, C_in, H, W), (C_out, C_in, k, k)
     c_out, c_in = weight.shape[:2]
     if x.shape[1] != c_in:
         raise ValueError(f"x has {x.shape[1]} channels but weight expects {c_in}")
@@ -191,7 +196,8 @@ def pad_like_conv(x: torch.Tensor, padding: Sequence[int],
     """
     if padding_mode not in PADDING_MODES:
         raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
-    if len(padding) != 4:
+    _check_4d("x", x)
+    if not isinstance(padding, (tuple, list)) or len(padding) != 4:
         raise ValueError(f"padding must be (left, right, top, bottom), got {padding!r}")
     for p in padding:
         _check_non_negative("padding", p)
@@ -222,6 +228,7 @@ def pointwise_conv(x: torch.Tensor, weight: torch.Tensor,
     >>> torch.allclose(pointwise_conv(x, conv.weight, conv.bias, 2), conv(x), atol=1e-6)
     True
     """
+    _check_4d("x", x), _check_4d("weight", weight)
     _check_positive("groups", groups)
     b, c_in, h, w = x.shape
     c_out = weight.shape[0]
@@ -253,6 +260,8 @@ def bottleneck(in_channels: int, mid_channels: int, out_channels: int,
                     ("out_channels", out_channels), ("stride", stride)):
         _check_positive(name, v)
     _check_positive("kernel_size", kernel_size)
+    if not isinstance(bias, bool):
+        raise TypeError(f"bias must be True or False, got {bias!r}")
     if kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be odd so that padding k // 2 keeps the size, "
                          f"got {kernel_size}")

@@ -67,6 +67,8 @@ class CausalConv1d(nn.Module):
                         ("kernel_size", kernel_size), ("stride", stride),
                         ("dilation", dilation), ("groups", groups)):
             _check_positive(name, v)
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be True or False, got {bias!r}")
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must be divisible by groups ({groups})")
@@ -112,6 +114,7 @@ def input_dependence(model: nn.Module, in_channels: int, length: int,
     """
     _check_positive("in_channels", in_channels)
     _check_positive("length", length)
+    _check_non_negative("t", t)
     if not 0 <= t < length:
         raise ValueError(f"t must be in 0 .. {length - 1}, got {t}")
     probe = copy.deepcopy(model).double()
@@ -191,6 +194,9 @@ class Conv2Plus1d(nn.Module):
                  stride=1, padding=0, mid_channels: int | None = None,
                  bias: bool = True) -> None:
         super().__init__()
+        _check_positive("in_channels", in_channels), _check_positive("out_channels", out_channels)
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be True or False, got {bias!r}")
         (t, d), (st, ss), (pt, ps) = (_time_space(n, v) for n, v in (
             ("kernel_size", kernel_size), ("stride", stride), ("padding", padding)))
         for name, v in (("kernel_size", t), ("kernel_size", d), ("stride", st),

@@ -282,6 +282,7 @@ def conv3d_params(
     kd, kh, kw = _triple("kernel_size", kernel_size)
     for v in (kd, kh, kw):
         _positive("kernel_size", v)
+    _boolean("bias", bias)
     return out_channels * (in_channels // groups) * kd * kh * kw + (out_channels if bias else 0)
 
 
@@ -335,8 +336,11 @@ def conv2plus1d_params(
     >>> conv2plus1d_params(64, 64, 3, 3, bias=False) == conv3d_params(64, 64, 3, bias=False)
     True
     """
+    _positive("in_channels", in_channels), _positive("out_channels", out_channels)
+    _positive("t", t), _positive("d", d), _boolean("bias", bias)
     if mid_channels is None:
         mid_channels = conv2plus1d_mid_channels(in_channels, out_channels, t, d)
+    _positive("mid_channels", mid_channels)
     return (conv3d_params(in_channels, mid_channels, (1, d, d), bias=bias)
             + conv3d_params(mid_channels, out_channels, (t, 1, 1), bias=bias))
 
@@ -354,8 +358,17 @@ def conv2plus1d_macs(
     """
     st, ss = _pair("stride", stride)
     pt, ps = _pair("padding", padding)
+    _positive("in_channels", in_channels), _positive("out_channels", out_channels)
+    _positive("t", t), _positive("d", d)
+    if not isinstance(input_size, (int, Sequence)) or isinstance(input_size, (bool, str)) or (
+            isinstance(input_size, Sequence) and len(input_size) != 3):
+        raise ValueError(f"input_size must be an int or a (depth, height, width) triple, "
+                         f"got {input_size!r}")
+    for v in (input_size if isinstance(input_size, Sequence) else [input_size]):
+        _positive("input_size", v)
     if mid_channels is None:
         mid_channels = conv2plus1d_mid_channels(in_channels, out_channels, t, d)
+    _positive("mid_channels", mid_channels)
     mid = conv3d_output_shape(input_size, (1, d, d), (1, ss, ss), (0, ps, ps))
     out = conv3d_output_shape(mid, (t, 1, 1), (st, 1, 1), (pt, 0, 0))
     return (conv3d_macs(in_channels, mid_channels, (1, d, d), mid, batch=batch)
