@@ -16,7 +16,9 @@ from snippets.dilated import *  # noqa: F401,F403
 from snippets.dilated import __all__ as _dilated_all
 from snippets.dynamic import *  # noqa: F401,F403
 from snippets.dynamic import __all__ as _dynamic_all
+from snippets.reparam import *  # noqa: F401,F403
+from snippets.reparam import __all__ as _reparam_all
 from snippets.calculator import *  # noqa: F401,F403
 from snippets.calculator import __all__ as _calculator_all
 
-__all__ = [*_formulas_all, *_separable_all, *_grouped_all, *_transposed_all, *_dilated_all, *_dynamic_all, *_calculator_all]
+__all__ = [*_formulas_all, *_separable_all, *_grouped_all, *_transposed_all, *_dilated_all, *_dynamic_all, *_reparam_all, *_calculator_all]
