@@ -112,16 +112,18 @@ def _fold(weight, bias, bn: nn.BatchNorm2d):
     gamma = bn.weight if bn.weight is not None else ones
     beta = bn.bias if bn.bias is not None else torch.zeros_like(ones)
     bias = bias if bias is not None else torch.zeros_like(ones)
-    scale = gamma * torch.rsqrt(bn.running_var + bn.eps)   # (out,)
+    rstd = torch.rsqrt(bn.running_var + bn.eps)             # 1 / sqrt(v + eps), (out,)
+    scale = gamma * rstd
     return (weight * scale.reshape(-1, 1, 1, 1),             # (out, in/g, kh, kw)
-            beta + (bias - bn.running_mean) * scale)
+            (bias - bn.running_mean) * rstd * gamma + beta)
 
 
 def fuse_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
     """A new ``nn.Conv2d`` (with a bias) equal to ``bn(conv(x))`` in eval mode.
 
-    Stride, padding, dilation and groups are kept; ``conv`` may or may
-    not have a bias; ``bn`` must be in eval mode (else ValueError).
+    Stride, padding (and its mode), dilation and groups are kept; ``conv``
+    may or may not have a bias; ``bn`` must be in eval mode (else
+    ValueError).
 
     >>> conv, bn = nn.Conv2d(4, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8)
     >>> bn = bn.eval()
@@ -130,11 +132,13 @@ def fuse_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
     >>> torch.allclose(fused(x), bn(conv(x)), atol=1e-6)
     True
     """
-    _check_conv("conv", conv)
+    if not isinstance(conv, nn.Conv2d):
+        raise TypeError(f"conv must be an nn.Conv2d, got {type(conv).__name__}")
     weight, bias = _fold(conv.weight, conv.bias, bn)
     fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size,
                       conv.stride, conv.padding, conv.dilation, conv.groups,
-                      bias=True, device=weight.device, dtype=weight.dtype)
+                      bias=True, padding_mode=conv.padding_mode,
+                      device=weight.device, dtype=weight.dtype)
     with torch.no_grad():
         fused.weight.copy_(weight)
         fused.bias.copy_(bias)
