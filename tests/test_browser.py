@@ -527,6 +527,11 @@ SEARCHES = [
     ("转置卷积", "transposed", ""),
     ("transposed", "en/transposed", "en"),
     ("depthwise", "en/separable", "en"),
+    ("重参数化", "reparam", ""),
+    ("RepVGG", "reparam", ""),
+    ("BN 融合", "reparam", ""),
+    ("re-parameterization", "en/reparam", "en"),
+    ("fuse BatchNorm", "en/reparam", "en"),
 ]
 RAW_TEX = re.compile(r"\\(frac|text|times|cdot|left|right)\b|\$")
 
