@@ -16,11 +16,10 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from snippets.reparam import (TOLERANCES, ACBlock, RepVGGBlock, acblock_macs, acblock_params,
-                              assert_fused_close, conv_bn, fuse_conv_bn, identity_kernel,
-                              merge_parallel, merge_sequential, pad_kernel,
-                              randomize_batchnorm, repvgg_macs, repvgg_params,
-                              sequential_kernel)
+from snippets.formulas import acblock_macs, acblock_params, repvgg_macs, repvgg_params
+from snippets.reparam import (TOLERANCES, ACBlock, RepVGGBlock, assert_fused_close, conv_bn,
+                              fuse_conv_bn, identity_kernel, merge_parallel, merge_sequential,
+                              pad_kernel, randomize_batchnorm, sequential_kernel)
 from snippets.reparam_bench import FORMS, main as bench_main
 from sitegen.pages import reparam as page
 from tests.conftest import flops

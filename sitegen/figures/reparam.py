@@ -60,16 +60,16 @@ def _row(lang, kernels, titles, symbols, suptitle, numbers=True, width=2.3):
 
 
 def fig_bn_fold(lang: str):
-    """Four output channels of a 3x3 conv, before and after folding a BatchNorm into it."""
+    """Three output channels of a 3x3 conv, before and after folding a BatchNorm into it."""
     torch.manual_seed(3)
-    unit = randomize_batchnorm(conv_bn(1, 4, 3, padding=1), seed=11).eval()
+    unit = randomize_batchnorm(conv_bn(1, 3, 3, padding=1), seed=11).eval()
     fused = fuse_conv_bn(unit.conv, unit.bn)
     before = unit.conv.weight.detach()[:, 0].numpy()
     after = fused.weight.detach()[:, 0].numpy()
     scale = (unit.bn.weight / torch.sqrt(unit.bn.running_var + unit.bn.eps)).detach().numpy()
     vmax = float(max(np.abs(before).max(), np.abs(after).max()))
-    fig, axes = plt.subplots(2, 4, figsize=(9.2, 5.2))
-    for c in range(4):
+    fig, axes = plt.subplots(2, 3, figsize=(7.2, 5.2))
+    for c in range(3):
         _kernel(axes[0, c], before[c], vmax,
                 title=t(lang, f"输出通道 {c}：W", f"output channel {c}: W"))
         _kernel(axes[1, c], after[c], vmax,

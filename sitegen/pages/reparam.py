@@ -12,9 +12,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from sitegen.figures import t
-from snippets.reparam import (TOLERANCES, ACBlock, RepVGGBlock, acblock_macs, acblock_params,
-                              conv_bn, fuse_conv_bn, merge_parallel, randomize_batchnorm,
-                              repvgg_macs, repvgg_params, sequential_kernel)
+from snippets.formulas import acblock_macs, acblock_params, repvgg_macs, repvgg_params
+from snippets.reparam import (TOLERANCES, ACBlock, RepVGGBlock, conv_bn, fuse_conv_bn,
+                              merge_parallel, randomize_batchnorm, sequential_kernel)
 
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "reparam"
 
