@@ -13,8 +13,8 @@ Two cases, float32, ``torch.inference_mode``, NCHW, batch 1 and 32, one thread:
   input), ``RepVGGBlock`` against ``nn.Sequential`` of the fused blocks (3x3 conv + ReLU each).
 
 Each time comes from ``torch.utils.benchmark.Timer.blocked_autorange``; the two forms are timed
-in interleaved rounds (a burst of load from other processes hits both) and all runs of all
-rounds are pooled into a median and interquartile range. By default the clock is the thread's
+in interleaved rounds (a burst of load from other processes hits both) and all timed blocks of
+all rounds are pooled into a median and interquartile range (``runs`` counts the blocks). By default the clock is the thread's
 CPU time (``--clock cpu``): on a machine shared with other busy processes it leaves out the time
 this process waits for a core (one thread, so all the work runs on the timing thread);
 ``--clock wall`` times the wall clock (always on CUDA, where the Timer synchronises the
@@ -49,12 +49,16 @@ _IN_REPO = (ROOT / "results").is_dir() and (ROOT / "mkdocs.yml").is_file()
 RESULTS = ROOT / "results" / "reparam" if _IN_REPO else Path("bench-results") / "reparam"
 
 # stage: (in_channels, out_channels, stride) of each block; size: the stage's input size
-FULL = dict(conv_bn=dict(channels=64, size=56),
-            stage=dict(blocks=((48, 96, 2), (96, 96, 1)), size=112),
-            batches=(1, 32), min_run_time=0.15, rounds=4)
-QUICK = dict(conv_bn=dict(channels=8, size=8),
-             stage=dict(blocks=((4, 8, 2), (8, 8, 1)), size=12),
-             batches=(1, 2), min_run_time=0.01, rounds=1)
+# min_run_time: least seconds per measurement; rounds: interleaved measurements per form.
+# The single layer is cheap and its two forms differ little: more time per measurement. The
+# stage at batch 32 takes seconds per call: fewer rounds keep the run short on a busy machine.
+FULL = dict(conv_bn=dict(channels=64, size=56, min_run_time=0.5, rounds=4),
+            stage=dict(blocks=((48, 96, 2), (96, 96, 1)), size=112, min_run_time=0.15,
+                       rounds=3),
+            batches=(1, 32))
+QUICK = dict(conv_bn=dict(channels=8, size=8, min_run_time=0.01, rounds=1),
+             stage=dict(blocks=((4, 8, 2), (8, 8, 1)), size=12, min_run_time=0.01, rounds=1),
+             batches=(1, 2))
 CASES = ("conv_bn", "stage")
 FORMS = ("train", "fused")
 
@@ -108,11 +112,13 @@ def _count(module: nn.Module) -> int:
 def run(quick: bool = False, clock: str = "cpu", rounds: int | None = None,
         threads: int = 1, device: str = "cpu") -> dict:
     """Time both forms of every case at every batch size; return a JSON-ready dict."""
-    cfg = dict(QUICK if quick else FULL)
+    cfg = {k: (dict(v) if isinstance(v, dict) else v)
+           for k, v in (QUICK if quick else FULL).items()}
     if rounds is not None:
         if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
             raise ValueError(f"rounds must be a positive integer, got {rounds!r}")
-        cfg["rounds"] = rounds
+        for case in CASES:
+            cfg[case]["rounds"] = rounds
     if clock not in ("cpu", "wall"):
         raise ValueError(f"clock must be 'cpu' or 'wall', got {clock!r}")
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
@@ -139,12 +145,13 @@ def run(quick: bool = False, clock: str = "cpu", rounds: int | None = None,
                     # full float32 for the check (cuDNN would use TF32 by default)
                     assert_fused_close(fused(x), train(x))
                 times = {form: [] for form in FORMS}
-                for _ in range(cfg["rounds"]):
+                for _ in range(cfg[case]["rounds"]):
                     for form, module in zip(FORMS, (train, fused)):
                         timer = Timer("f(x)", globals={"f": module, "x": x},
                                       num_threads=threads, label=f"{case} {form}",
                                       **timer_kwargs)
-                        m = timer.blocked_autorange(min_run_time=cfg["min_run_time"])
+                        m = timer.blocked_autorange(
+                            min_run_time=cfg[case]["min_run_time"])
                         times[form].extend(m.times)
                 stats = {form: _stats(t) for form, t in times.items()}
                 rows.append({"case": case, "batch": batch, "times": stats,
@@ -166,11 +173,12 @@ def run(quick: bool = False, clock: str = "cpu", rounds: int | None = None,
         "seconds": round(time.perf_counter() - started, 1),
         "quick": quick,
         "config": {"conv_bn": cfg["conv_bn"],
-                   "stage": {"blocks": [list(b) for b in cfg["stage"]["blocks"]],
-                             "size": cfg["stage"]["size"]},
+                   "stage": {**cfg["stage"], "blocks": [list(b) for b in cfg["stage"]["blocks"]]},
                    "batches": list(cfg["batches"])},
-        "timer": (f"torch.utils.benchmark.Timer.blocked_autorange(min_run_time="
-                  f"{cfg['min_run_time']}), {cfg['rounds']} interleaved rounds pooled"),
+        "timer": ("torch.utils.benchmark.Timer.blocked_autorange(min_run_time), interleaved "
+                  "rounds pooled; " + ", ".join(
+                      f"{case}: min_run_time={cfg[case]['min_run_time']}, "
+                      f"{cfg[case]['rounds']} rounds" for case in CASES)),
         "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec="seconds"),
         "rows": rows,
@@ -186,7 +194,8 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--clock", choices=("cpu", "wall"), default=None,
                         help="cpu (default on CPU): the thread's CPU time; wall: the wall "
                              "clock (always on CUDA)")
-    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 4, quick 1)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds for every case "
+                        "(default: conv_bn 4, stage 3; quick 1)")
     args = parser.parse_args(argv)
     if args.rounds is not None and args.rounds < 1:
         parser.error(f"--rounds must be >= 1, got {args.rounds}")

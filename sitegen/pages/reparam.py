@@ -259,8 +259,8 @@ def machine_sentence(result: dict, lang: str) -> str:
 
 
 def benchmark_table(result: dict, lang: str) -> str:
-    head = t(lang, "| 情形 | 批大小 | 训练时结构（eval） | 折叠后 | 加速比 | 运行次数 |",
-             "| case | batch | training-time form (eval) | fused | speed-up | runs |")
+    head = t(lang, "| 情形 | 批大小 | 训练时结构（eval） | 折叠后 | 加速比 | 计时块数 |",
+             "| case | batch | training-time form (eval) | fused | speed-up | timed blocks |")
     rows = [head, "|---|--:|--:|--:|--:|--:|"]
     for row in result["rows"]:
         tr, fu = row["times"]["train"], row["times"]["fused"]
