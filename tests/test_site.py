@@ -175,7 +175,9 @@ def test_every_python_fence_is_collected():
     """A fence indented in a tab or admonition, or hidden in a comment, silently runs nothing."""
     counts = collected_fences()
     for page in sorted(DOCS.rglob("*.md")):
-        text = page.read_text()
+        # exercise solutions (indented in `??? success`) are run from the built site instead
+        text = re.sub(r"^\?\?\? success .*\n(?:(?:[ \t]+.*)?\n)*", "", page.read_text(),
+                      flags=re.M)
         runnable = [m for m in FENCE.finditer(text)
                     if re.fullmatch(r"(python|py)\b.*", m["info"].strip())
                     and "notest" not in m["info"]]
