@@ -244,12 +244,13 @@ def sequential_kernel(w1, b1, w2, b2, groups: int = 1):
         raise ValueError(f"w1 must be 1x1 and give the {w2.shape[1] * groups} channels w2 "
                          f"reads, got {tuple(w1.shape)}")
     a = w1.reshape(groups, mid // groups, cin // groups)         # (g, M/g, C/g)
-    b = w2.reshape(groups, out // groups, mid // groups, *w2.shape[-2:])
+    b = w2.reshape(groups, out // groups, mid // groups, *w2.shape[-2:])  # (g, O/g, M/g, kh, kw)
     weight = torch.einsum("gomij,gmc->gocij", b, a)              # (g, O/g, C/g, kh, kw)
     weight = weight.reshape(out, cin // groups, *w2.shape[-2:])  # (O, C/g, kh, kw)
     bias = torch.zeros(out, dtype=w2.dtype, device=w2.device) if b2 is None else b2
     if b1 is not None:   # the constant b1 passes through every tap of conv2
-        bias = bias + torch.einsum("gomij,gm->go", b, b1.reshape(groups, -1)).reshape(out)
+        b1 = b1.reshape(groups, mid // groups)                   # (g, M/g)
+        bias = bias + torch.einsum("gomij,gm->go", b, b1).reshape(out)  # (O,)
     return weight, bias
 
 

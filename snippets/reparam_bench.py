@@ -8,17 +8,17 @@ Two cases, float32, ``torch.inference_mode``, NCHW, batch 1 and 32, one thread:
 
 * ``conv_bn``: one 3x3 conv (64 -> 64, 56x56, the shape of ResNet-18's first stage) followed
   by BatchNorm, against the conv with the BatchNorm folded in (``fuse_conv_bn``);
-* ``stage``: a RepVGG stage (the second stage of RepVGG-A0 in X. Ding et al., "RepVGG",
-  arXiv:2101.03697: two blocks, 48 -> 96 channels, the first with stride 2, on a 112x112
-  input), ``RepVGGBlock`` against ``nn.Sequential`` of the fused blocks (3x3 conv + ReLU each).
+* ``stage``: a RepVGG-like stage (X. Ding et al., "RepVGG", arXiv:2101.03697): two
+  ``RepVGGBlock`` (48 -> 96 with stride 2, then 96 -> 96 with the identity branch) on a 112x112
+  input, against ``nn.Sequential`` of the fused blocks (3x3 conv + ReLU each).
 
 Each time comes from ``torch.utils.benchmark.Timer.blocked_autorange``; the two forms are timed
 in interleaved rounds (a burst of load from other processes hits both) and all timed blocks of
-all rounds are pooled into a median and interquartile range (``runs`` counts the blocks). By default the clock is the thread's
-CPU time (``--clock cpu``): on a machine shared with other busy processes it leaves out the time
-this process waits for a core (one thread, so all the work runs on the timing thread);
-``--clock wall`` times the wall clock (always on CUDA, where the Timer synchronises the
-device around each block of calls). Before timing, the fused form is checked against the
+all rounds are pooled into a median and interquartile range (``runs`` counts the blocks). By
+default the clock is the thread's CPU time (``--clock cpu``): on a machine shared with other
+busy processes it leaves out the time this process waits for a core (one thread, so all the
+work runs on the timing thread); ``--clock wall`` times the wall clock (always on CUDA, where
+the Timer synchronises the device around each block of calls). Before timing, the fused form is checked against the
 training-time form. The JSON (device, torch version, threads, clock, load average) goes to
 ``results/reparam/<device>.json`` unless ``--out`` says otherwise.
 """

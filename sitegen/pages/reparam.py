@@ -145,8 +145,8 @@ def border_sentence(lang: str) -> str:
 # --- costs ---------------------------------------------------------------------------------------
 COST_SHAPES = [
     # ((label zh, label en), kind, in, out, stride, groups, size)
-    (("RepVGG-A0 第 2 阶段，第 1 块", "RepVGG-A0 stage 2, block 1"), "repvgg", 48, 96, 2, 1, 112),
-    (("RepVGG-A0 第 2 阶段，第 2 块", "RepVGG-A0 stage 2, block 2"), "repvgg", 96, 96, 1, 1, 56),
+    (("RepVGG 块，步长 2", "RepVGG block, stride 2"), "repvgg", 48, 96, 2, 1, 112),
+    (("RepVGG 块，有恒等分支", "RepVGG block with identity"), "repvgg", 96, 96, 1, 1, 56),
     (("RepVGG 块，分 4 组", "RepVGG block, 4 groups"), "repvgg", 96, 96, 1, 4, 56),
     (("ACBlock，k = 3", "ACBlock, k = 3"), "acb", 64, 64, 1, 1, 56),
     (("RepLKNet 31×31 + 5×5 深度卷积", "RepLKNet 31×31 + 5×5 depthwise"), "replk",
@@ -232,8 +232,8 @@ def _ms(value: float) -> str:
 
 
 CASE_NAMES = {"conv_bn": ("3×3 卷积 + BN（64→64，56×56）", "3×3 conv + BN (64→64, 56×56)"),
-              "stage": ("RepVGG-A0 第 2 阶段（2 个块，48→96，112×112）",
-                        "RepVGG-A0 stage 2 (2 blocks, 48→96, 112×112)")}
+              "stage": ("RepVGG 式阶段（2 个块，48→96，112×112）",
+                        "RepVGG-like stage (2 blocks, 48→96, 112×112)")}
 
 
 def machine_sentence(result: dict, lang: str) -> str:
