@@ -26,9 +26,11 @@ from snippets.algorithms import *  # noqa: F401,F403
 from snippets.algorithms import __all__ as _algorithms_all
 from snippets.deformable import *  # noqa: F401,F403
 from snippets.deformable import __all__ as _deformable_all
+from snippets.reparam import *  # noqa: F401,F403
+from snippets.reparam import __all__ as _reparam_all
 from snippets.calculator import *  # noqa: F401,F403
 from snippets.calculator import __all__ as _calculator_all
 
 __all__ = [*_formulas_all, *_basics_all, *_conv1d3d_all, *_separable_all, *_grouped_all, *_lowrank_all,
-           *_transposed_all, *_dilated_all, *_dynamic_all, *_deformable_all, *_algorithms_all,
+           *_transposed_all, *_dilated_all, *_dynamic_all, *_deformable_all, *_algorithms_all, *_reparam_all,
            *_calculator_all]

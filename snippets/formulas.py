@@ -42,6 +42,10 @@ __all__ = [
     "conv2plus1d_mid_channels",
     "conv2plus1d_params",
     "conv2plus1d_macs",
+    "repvgg_params",
+    "repvgg_macs",
+    "acblock_params",
+    "acblock_macs",
 ]
 
 Size2 = int | Sequence[int]
@@ -745,3 +749,64 @@ def receptive_field(layers: Sequence[tuple[int, int, int]]) -> int:
         rf += (effective_kernel_size(k, d) - 1) * jump
         jump *= s
     return rf
+
+
+# --- structural re-parameterisation (snippets/reparam.py) --------------------------------
+def _same_size_out(size: int, stride: int) -> int:
+    # an odd k with padding k // 2: floor((n - 1) / s) + 1
+    return (_positive("size", size) - 1) // _positive("stride", stride) + 1
+
+
+def repvgg_params(in_channels: int, out_channels: int, stride: int = 1, groups: int = 1,
+                  fused: bool = False) -> int:
+    """Parameters of ``RepVGGBlock`` (3x3 and 1x1 kernels, gamma and beta of each BN; the BN
+    statistics are buffers), or of its fused 3x3 conv with bias.
+
+    >>> repvgg_params(64, 64), repvgg_params(64, 64, fused=True)
+    (41344, 36928)
+    """
+    _check_groups(in_channels, out_channels, groups)
+    w = in_channels * out_channels // groups          # one tap of a kernel
+    if fused:
+        return 9 * w + out_channels
+    identity = in_channels == out_channels and _positive("stride", stride) == 1
+    return 10 * w + 4 * out_channels + (2 * out_channels if identity else 0)
+
+
+def repvgg_macs(in_channels: int, out_channels: int, size: int, stride: int = 1,
+                groups: int = 1, fused: bool = False) -> int:
+    """Convolution multiply-adds of ``RepVGGBlock`` on a ``size`` x ``size`` input: 9 + 1
+    taps per output, 9 when fused (BN and sums are elementwise, not counted).
+
+    >>> repvgg_macs(64, 64, 56) / repvgg_macs(64, 64, 56, fused=True)
+    1.1111111111111112
+    """
+    _check_groups(in_channels, out_channels, groups)
+    outputs = _same_size_out(size, stride) ** 2 * out_channels
+    return outputs * (in_channels // groups) * (9 if fused else 10)
+
+
+def acblock_params(in_channels: int, out_channels: int, kernel_size: int = 3,
+                   groups: int = 1, fused: bool = False) -> int:
+    """Parameters of ``ACBlock`` (k x k, 1 x k, k x 1 kernels, three BNs) or of its fused
+    k x k conv with bias.
+
+    >>> acblock_params(64, 64), acblock_params(64, 64, fused=True)
+    (61824, 36928)
+    """
+    _check_groups(in_channels, out_channels, groups)
+    w, k = in_channels * out_channels // groups, _positive("kernel_size", kernel_size)
+    return k * k * w + out_channels if fused else (k * k + 2 * k) * w + 6 * out_channels
+
+
+def acblock_macs(in_channels: int, out_channels: int, size: int, kernel_size: int = 3,
+                 stride: int = 1, groups: int = 1, fused: bool = False) -> int:
+    """Convolution multiply-adds of ``ACBlock``: ``k^2 + 2k`` taps, ``k^2`` fused.
+
+    >>> acblock_macs(64, 64, 56) / acblock_macs(64, 64, 56, fused=True)
+    1.6666666666666667
+    """
+    _check_groups(in_channels, out_channels, groups)
+    k = _positive("kernel_size", kernel_size)
+    outputs = _same_size_out(size, stride) ** 2 * out_channels
+    return outputs * (in_channels // groups) * (k * k if fused else k * k + 2 * k)

@@ -533,6 +533,11 @@ SEARCHES = [
     ("1x1 convolution", "en/basics", "en"),
     ("3D convolution", "en/conv1d3d", "en"),
     ("padding modes", "en/basics", "en"),
+    ("重参数化", "reparam", ""),
+    ("RepVGG", "reparam", ""),
+    ("BN 融合", "reparam", ""),
+    ("re-parameterization", "en/reparam", "en"),
+    ("fuse BatchNorm", "en/reparam", "en"),
 ]
 RAW_TEX = re.compile(r"\\(frac|text|times|cdot|left|right)\b|\$")
 
