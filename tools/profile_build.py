@@ -15,6 +15,7 @@ It runs ``mkdocs build --strict`` in this process (same config, hooks and plugin
 * search index: Material's search plugin (jieba included) and ``hooks/search_index.py``;
 * i18n: mkdocs-static-i18n's own work (the second language's build is charged to the phases);
 * templates: rendering each page with the theme's Jinja templates;
+* downloads: ``hooks/downloads.py`` (the wheel, rebuilt only when its sources changed);
 * startup: imports and ``mkdocs.yml``; other: files, nav, copying assets, other plugins.
 
 Wall time is what the author waits for; CPU time (this process) is what a loaded machine
@@ -36,7 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PHASES = ["startup", "figures", "numbers from code", "markdown", "KaTeX", "notebooks",
-          "search index", "i18n", "templates", "other"]
+          "search index", "i18n", "templates", "downloads", "other"]
 
 
 class Clock:
@@ -82,6 +83,8 @@ def phase_of(method, event: str) -> str:
         return "search index"
     if module.startswith("mkdocs_static_i18n"):
         return "i18n"
+    if module == "downloads":
+        return "downloads"
     return "other"
 
 
