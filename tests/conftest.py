@@ -1,6 +1,5 @@
 """Shared fixtures: the device every snippet must run on, and the built site."""
 
-import os
 from pathlib import Path
 
 import pytest
