@@ -517,15 +517,29 @@ def search_tab(browser, site_server):
     context.close()
 
 
+# The search has answered: results are listed, or Material says that nothing matched (on a
+# loaded machine the query can be typed before the index is loaded; the meta line then shows
+# "initialising" with no results, which is not an answer yet).
+SEARCH_DONE = """q => {
+  const meta = document.querySelector('.md-search-result__meta')?.textContent.trim();
+  const none = JSON.parse(document.getElementById('__config').textContent)
+    .translations['search.result.none'];
+  return document.querySelector('input.md-search__input').value === q && meta
+    && (document.querySelector('.md-search-result__item') !== null || meta === none);
+}"""
+
+
 def search(tab, query: str) -> tuple[list[str], str]:
     """The result links, in order, and the text of the result list."""
     box = tab.locator("input.md-search__input")
     box.click()
     box.fill(query)
     box.press("End")           # Material searches on keyup; fill() alone types no key
-    tab.wait_for_function(
-        "q => document.querySelector('input.md-search__input').value === q"
-        " && document.querySelector('.md-search-result__meta')?.textContent.trim()", arg=query)
+    try:
+        tab.wait_for_function(SEARCH_DONE, arg=query, timeout=10_000)
+    except Exception:  # noqa: BLE001 - typed while the index was still loading: search again
+        box.press("End")
+        tab.wait_for_function(SEARCH_DONE, arg=query)
     tab.wait_for_timeout(100)
     return (tab.evaluate("[...document.querySelectorAll('.md-search-result__item > a')]"
                          ".map(a => a.href)"),
