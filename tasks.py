@@ -3,6 +3,7 @@
 
     python3 tasks.py serve   # install into .venv, then serve the site on http://127.0.0.1:8000/
     python3 tasks.py test    # install into .venv, then run every test (extra args go to pytest)
+    python3 tasks.py profile # time the strict build by phase (--cold: empty the caches first)
 """
 
 import hashlib
@@ -32,18 +33,37 @@ def install() -> None:
     STAMP.write_text(wanted)
 
 
+def parallel(args: list[str]) -> list[str]:
+    """pytest-xdist options: one worker per core (at most 4), unless the caller chose.
+
+    ``--dist loadgroup`` keeps the tests that share a module's expensive fixture (the browser
+    visit of every page, a virtual environment) in one worker: see tests/conftest.py."""
+    chosen = any(a in ("-n", "no:xdist", "-pno:xdist") or a.startswith(("--numprocesses", "--dist"))
+                 or (a.startswith("-n") and a[2:].isdigit()) for a in args)
+    if chosen:
+        return []
+    return ["-n", str(max(1, min(4, os.cpu_count() or 1))), "--dist", "loadgroup"]
+
+
 def main() -> int:
     command, args = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     if command == "serve":
         install()
+        env["PYTHONDONTWRITEBYTECODE"] = "1"   # no .pyc written into the watched folders
         print("Serving Conv Atlas on http://127.0.0.1:8000/ (English: http://127.0.0.1:8000/en/)",
               flush=True)
-        return subprocess.call([PYTHON, "-m", "mkdocs", "serve", "-a", "127.0.0.1:8000", *args],
-                               cwd=ROOT, env=env)
+        # pages include snippets/ and take figures and numbers from sitegen/ and results/:
+        # an edit there rebuilds too (only the figures whose code or data changed are redrawn)
+        watch = [flag for folder in ("snippets", "sitegen", "results") for flag in ("-w", folder)]
+        return subprocess.call([PYTHON, "-m", "mkdocs", "serve", "-a", "127.0.0.1:8000", *watch,
+                                *args], cwd=ROOT, env=env)
     if command == "test":
         install()
-        return subprocess.call([PYTHON, "-m", "pytest", *args], cwd=ROOT, env=env)
+        return subprocess.call([PYTHON, "-m", "pytest", *parallel(args), *args], cwd=ROOT, env=env)
+    if command == "profile":
+        install()
+        return subprocess.call([PYTHON, "-m", "tools.profile_build", *args], cwd=ROOT, env=env)
     print(__doc__)
     return 2
 

@@ -31,7 +31,10 @@ buttons on notebook pages) check the result.
 
 import hashlib
 import html
+import os
 import re
+import time
+from functools import lru_cache
 from pathlib import Path
 
 import nbformat
@@ -61,32 +64,55 @@ PLACEHOLDER_ALT = ' alt="No description has been provided for this image"'
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 
 
-def _selector_can_match(selector: str, classes: set[str]) -> bool:
-    for part in _NO_REQUIREMENT.sub("", selector).split(","):
-        if _NEVER_MATCHES.search(part):
-            continue
-        if all(name in classes for name in _CLASS.findall(part)):
-            return True
-    return False
+def _requirements(selector: str) -> tuple[frozenset[str], ...]:
+    """For each part of a selector list that can match at all, the classes it needs."""
+    return tuple(frozenset(_CLASS.findall(part))
+                 for part in _NO_REQUIREMENT.sub("", selector).split(",")
+                 if not _NEVER_MATCHES.search(part))
 
 
-def _prune(rules, classes: set[str]) -> list[str]:
-    kept = []
+def _compile(rules) -> list[tuple]:
+    """The parsed rules in the form pruning needs, computed once per stylesheet:
+    ``("rule", requirements, text)``, ``("group", head, children)`` for @media/@supports,
+    ``("keep", text)`` for other at-rules; @charset and parse errors are dropped."""
+    compiled = []
     for rule in rules:
         if rule.type == "qualified-rule":
-            if _selector_can_match(tinycss2.serialize(rule.prelude), classes):
-                kept.append(rule.serialize())
+            compiled.append(("rule", _requirements(tinycss2.serialize(rule.prelude)),
+                             rule.serialize()))
         elif rule.type == "at-rule":
             if rule.lower_at_keyword == "charset":
                 continue
             if rule.lower_at_keyword in ("media", "supports") and rule.content is not None:
-                inner = _prune(tinycss2.parse_rule_list(rule.content, skip_comments=True,
-                                                        skip_whitespace=True), classes)
-                if inner:
-                    kept.append(f"@{rule.at_keyword}{tinycss2.serialize(rule.prelude)}{{{''.join(inner)}}}")
+                children = _compile(tinycss2.parse_rule_list(rule.content, skip_comments=True,
+                                                             skip_whitespace=True))
+                compiled.append(("group", f"@{rule.at_keyword}{tinycss2.serialize(rule.prelude)}",
+                                 children))
             else:                                    # @keyframes, @font-face ...
-                kept.append(rule.serialize())
+                compiled.append(("keep", rule.serialize()))
         # parse errors (the Python-list "stylesheet") are dropped
+    return compiled
+
+
+@lru_cache(maxsize=16)
+def _compiled_stylesheet(css: str) -> list[tuple]:
+    # Every notebook page inlines the same JupyterLab stylesheet: parsed once per process
+    # (tinycss2 takes seconds for it), then pruned per page against that page's classes.
+    return _compile(tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True))
+
+
+def _prune(compiled: list[tuple], classes: set[str]) -> list[str]:
+    kept = []
+    for entry in compiled:
+        if entry[0] == "rule":
+            if any(needed <= classes for needed in entry[1]):
+                kept.append(entry[2])
+        elif entry[0] == "group":
+            inner = _prune(entry[2], classes)
+            if inner:
+                kept.append(f"{entry[1]}{{{''.join(inner)}}}")
+        else:
+            kept.append(entry[1])
     return kept
 
 
@@ -98,11 +124,37 @@ def prune_css(css: str, classes: set[str]) -> str:
     >>> prune_css(".x:not(.y){top:0}@media print{.z{top:0}}.x{top:0}.x:not(.y){top:0}", {"x"})
     '.x{top:0}.x:not(.y){top:0}'
     """
-    rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
-    kept = _prune(rules, classes)
+    kept = _prune(_compiled_stylesheet(css), classes)
     # A repeated rule shadows its earlier copy entirely, so keeping only the last is exact.
     last = {text: i for i, text in enumerate(kept)}
     return "".join(text for i, text in enumerate(kept) if last[text] == i)
+
+
+_CACHE = Path(__file__).resolve().parents[1] / ".cache" / "notebook-css"
+_THIS_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
+def cached_prune_css(css: str, classes: set[str]) -> str:
+    """``prune_css``, remembered in ``.cache/notebook-css/`` (git-ignored) by a hash of the
+    stylesheet, the page's classes and this file: a build whose notebooks and this hook did
+    not change parses no CSS at all."""
+    key = hashlib.sha256("\0".join([_THIS_CODE, css, " ".join(sorted(classes))]).encode()).hexdigest()
+    path = _CACHE / f"{key}.css"
+    try:
+        pruned = path.read_text(encoding="utf-8")
+        os.utime(path)                           # last used; unused for a week: removed
+        return pruned
+    except OSError:
+        pass
+    pruned = prune_css(css, classes)
+    _CACHE.mkdir(parents=True, exist_ok=True)
+    for old in _CACHE.glob("*.css"):
+        if old.stat().st_mtime < time.time() - 7 * 86400:
+            old.unlink(missing_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(pruned, encoding="utf-8")
+    os.replace(tmp, path)
+    return pruned
 
 
 def _plain(markdown: str) -> str:
@@ -160,7 +212,7 @@ def on_post_page(output: str, page, config) -> str:
         return output[:match.start()] + article + output[match.end():]
     article = _DEAD_SCRIPTS.sub("", _STYLE.sub("", article))
     classes = {name for attr in _CLASS_ATTR.findall(output) for name in attr.split()}
-    css = prune_css("\n".join(styles), classes)
+    css = cached_prune_css("\n".join(styles), classes)
     digest = hashlib.sha256(css.encode()).hexdigest()[:8]
     target = f"assets/stylesheets/notebook.{digest}.css"
     path = Path(config["site_dir"]) / target

@@ -8,6 +8,7 @@ as raw JSON and mkdocs-jupyter never renders it, while the build still passes.
 import re
 
 from mkdocs.structure.files import File
+from mkdocs_jupyter.plugin import Plugin as _Jupyter
 
 _is_documentation_page = File.is_documentation_page
 
@@ -17,6 +18,49 @@ def _is_page_or_notebook(self: File) -> bool:
 
 
 File.is_documentation_page = _is_page_or_notebook
+
+
+# mkdocs-jupyter caches each converted notebook in .cache/mkdocs-jupyter/ (keyed by the
+# notebook's bytes and the plugin options) and, after a build, deletes the entries that build
+# did not use. Under mkdocs-static-i18n each language is a build of its own: the zh build
+# deleted the en entries and the en build the zh ones, so every build converted all 14
+# notebooks again. Here the used entries are collected over all the languages of one build
+# and the stale ones deleted only after the last language.
+def _i18n(config):
+    return config.plugins.get("i18n")
+
+
+def _first_language(config) -> bool:
+    i18n = _i18n(config)
+    return i18n is None or not i18n.building
+
+
+def _last_language(config) -> bool:
+    i18n = _i18n(config)
+    if i18n is None:
+        return True
+    others = [lang for lang in i18n.build_languages if lang != i18n.default_language]
+    return not others or i18n.current_language == others[-1]
+
+
+def _across_languages(method, run_now):
+    def wrapper(config):
+        if run_now(config):
+            method(config=config)
+    wrapper.conv_atlas_wrapped = True
+    return wrapper
+
+
+def on_config(config):
+    # the plugin's events were registered before this hook loaded: wrap them where they are
+    events = config.plugins.events
+    for name, run_now in (("pre_build", _first_language), ("post_build", _last_language)):
+        events[name] = [
+            _across_languages(method, run_now)
+            if isinstance(getattr(method, "__self__", None), _Jupyter)
+            and not getattr(method, "conv_atlas_wrapped", False) else method
+            for method in events[name]]
+    return config
 
 
 # mkdocs-jupyter gives headings with only non-ASCII text an empty id (``<h2 id="">输出尺寸``)
@@ -33,6 +77,9 @@ def _toc_items(items):
 def on_page_content(html, page, config, files):
     if not page.file.src_uri.endswith(".ipynb"):
         return html
+    # hooks/search_index.py keeps notebooks out of the search index (each repeats its
+    # chapter); telling Material's search here spares it parsing their ~600 KB of HTML.
+    page.meta["search"] = {**(page.meta.get("search") or {}), "exclude": True}
     unused = list(_toc_items(page.toc))
 
     def give_id(match: re.Match) -> str:

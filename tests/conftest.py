@@ -1,13 +1,12 @@
 """Shared fixtures: the device every snippet must run on, and the built site."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+
+from tests import site_build
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVICES = ["cpu", "cuda"]
@@ -35,19 +34,69 @@ def flops(module, x) -> int:
     return counter.get_total_flops()
 
 
+def _site_build_dir(config) -> Path:
+    """Where this run builds the site: the run's base temporary directory, which every
+    pytest-xdist worker of the run shares (a worker's own basetemp is a folder in it)."""
+    base = config._tmp_path_factory.getbasetemp()
+    if hasattr(config, "workerinput"):           # an xdist worker (not a nested pytest run)
+        base = base.parent
+    return base / "site-build"
+
+
+def _top_folder(item) -> str:
+    path = Path(str(item.path))
+    return path.relative_to(ROOT).parts[0] if path.is_relative_to(ROOT) else ""
+
+
+def _needs_site(item) -> bool:
+    return "site_dir" in getattr(item, "fixturenames", ())
+
+
+def _module_group(item) -> str | None:
+    """Tests sharing a module- or session-scoped fixture of their own module (a browser
+    visit of every page, a virtual environment) run in one xdist worker, so that fixture is
+    made once per run, not once per worker."""
+    info = getattr(item, "_fixtureinfo", None)
+    module = getattr(getattr(item, "module", None), "__name__", None)
+    if info is None or module is None:
+        return None
+    for name in info.names_closure:
+        for fixturedef in info.name2fixturedefs.get(name, ()):
+            if (fixturedef.scope in ("module", "package", "session")
+                    and getattr(fixturedef.func, "__module__", None) == module):
+                return module
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)   # before xdist reads the xdist_group marks
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = _module_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+    # The doctests and page examples need no site: run them first, while the site builds
+    # in the background, then the rest in its usual order (the long browser tests early).
+    first = {id(item) for item in items
+             if not _needs_site(item) and _top_folder(item) in ("snippets", "docs")}
+    items[:] = [i for i in items if id(i) in first] + [i for i in items if id(i) not in first]
+
+
+def pytest_collection_finish(session):
+    """Start the site build as soon as a collected test needs it (every worker collects the
+    same tests; the first one starts the build, see tests/site_build.py)."""
+    if any(_needs_site(item) for item in session.items) and not session.config.option.collectonly:
+        site_build.start(_site_build_dir(session.config))
+
+
 @pytest.fixture(scope="session")
-def site_dir(tmp_path_factory) -> Path:
-    """Build the whole site once per test session with ``mkdocs build --strict``."""
-    out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}")
-    (out / ".build-log").write_text(result.stdout + result.stderr)
-    return out
+def site_dir(request) -> Path:
+    """The whole site, built once per test run with ``mkdocs build --strict`` and shared by
+    every xdist worker of the run."""
+    out = _site_build_dir(request.config)
+    outcome = site_build.wait(out)
+    if outcome["returncode"] != 0:
+        pytest.fail(f"mkdocs build --strict failed:\n{outcome['log']}")
+    return out / "site"
 
 
 def pytest_terminal_summary(terminalreporter):

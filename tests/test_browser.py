@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from tests import browser_support
-from tests.browser_support import ARTIFACTS, new_context
+from tests.browser_support import ARTIFACTS, full_page_screenshot, new_context
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.browser
@@ -249,8 +249,10 @@ def visit(browser, server, page: Page) -> Visit:
 
     tab.on("console", on_console)
     tab.on("pageerror", lambda error: result.console_errors.append(f"uncaught: {error}"))
-    tab.on("requestfailed", lambda request: result.failed_requests.append(
-        f"{request.url} ({request.failure})"))
+    def on_failed(request):
+        result.failed_requests.append(f"{request.url} ({request.failure})")
+
+    tab.on("requestfailed", on_failed)
 
     mark = server.mark()
     tab.goto(page.url(server.url), wait_until="load")
@@ -264,31 +266,37 @@ def visit(browser, server, page: Page) -> Visit:
     result.text = tab.evaluate(READING_TEXT)
     result.images = tab.evaluate(IMAGES)
     shot = SCREENSHOTS / f"{page.name}.png"
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=shot, full_page=True)
+    full_page_screenshot(tab, shot)
     result.screenshots.append(shot)
 
     tab.set_viewport_size(PHONE)
     tab.evaluate("new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve)))")
     result.phone = tab.evaluate(OVERFLOW)
     shot = SCREENSHOTS / f"{page.name}.375px.png"
-    tab.screenshot(path=shot, full_page=True)
+    full_page_screenshot(tab, shot)
     result.screenshots.append(shot)
     tab.set_viewport_size(DESKTOP)
 
     result.copies = copy_buttons(tab)    # last: clicking scrolls the page and shows a toast
 
     other = page.twin.lang
+    # The twin page gets a visit of its own; from the switch only where it lands counts, so
+    # its loading is not waited for (requests it leaves unfinished at close are not failures).
+    tab.remove_listener("requestfailed", on_failed)
     tab.hover(".md-header__option .md-select")
     tab.click(f".md-header__option a[hreflang={other}]")
     # the calculator keeps its inputs in the query string, across languages too
     twin = re.compile(re.escape(page.twin.url(server.url)) + r"(\?.*)?$")
     try:
-        tab.wait_for_url(twin, wait_until="domcontentloaded", timeout=10_000)
+        tab.wait_for_url(twin, wait_until="commit", timeout=10_000)
     except Exception:  # noqa: BLE001 - the test below reports where the switcher went
         pass
     result.switched_to = tab.url.split("?")[0]
-    result.switched_lang = tab.evaluate("document.documentElement.lang")
+    try:
+        result.switched_lang = tab.evaluate("document.documentElement.lang")
+    except Exception:  # noqa: BLE001 - the new document replaced the one being read: read again
+        tab.wait_for_load_state("domcontentloaded")
+        result.switched_lang = tab.evaluate("document.documentElement.lang")
 
     result.foreign_requests = list(context.foreign_requests)
     context.close()
@@ -551,15 +559,29 @@ def search_tab(browser, site_server):
     context.close()
 
 
+# The search has answered: results are listed, or Material says that nothing matched (on a
+# loaded machine the query can be typed before the index is loaded; the meta line then shows
+# "initialising" with no results, which is not an answer yet).
+SEARCH_DONE = """q => {
+  const meta = document.querySelector('.md-search-result__meta')?.textContent.trim();
+  const none = JSON.parse(document.getElementById('__config').textContent)
+    .translations['search.result.none'];
+  return document.querySelector('input.md-search__input').value === q && meta
+    && (document.querySelector('.md-search-result__item') !== null || meta === none);
+}"""
+
+
 def search(tab, query: str) -> tuple[list[str], str]:
     """The result links, in order, and the text of the result list."""
     box = tab.locator("input.md-search__input")
     box.click()
     box.fill(query)
     box.press("End")           # Material searches on keyup; fill() alone types no key
-    tab.wait_for_function(
-        "q => document.querySelector('input.md-search__input').value === q"
-        " && document.querySelector('.md-search-result__meta')?.textContent.trim()", arg=query)
+    try:
+        tab.wait_for_function(SEARCH_DONE, arg=query, timeout=10_000)
+    except Exception:  # noqa: BLE001 - typed while the index was still loading: search again
+        box.press("End")
+        tab.wait_for_function(SEARCH_DONE, arg=query)
     tab.wait_for_timeout(100)
     return (tab.evaluate("[...document.querySelectorAll('.md-search-result__item > a')]"
                          ".map(a => a.href)"),

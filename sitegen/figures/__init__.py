@@ -13,6 +13,7 @@ import importlib
 import io
 import pkgutil
 import re
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -88,16 +89,36 @@ def minify_svg(svg: str) -> str:
     return head + body
 
 
-def write_all(docs_dir: str) -> list[Path]:
-    """Write every figure in both languages; return the paths (unchanged files untouched)."""
+def write_all(docs_dir: str, cache: bool = True) -> list[Path]:
+    """Write every figure in both languages; return the paths (unchanged files untouched).
+
+    A figure whose code and inputs did not change since it was last drawn is taken from the
+    content-keyed cache in ``.cache/figures/`` (see ``sitegen/cache.py``) instead of drawn;
+    ``cache=False`` draws every figure. Both the cached and the drawn bytes are what
+    ``render_svg`` returns for the current code.
+    """
+    from sitegen.cache import FigureCache, atomic_write
+
     out_dir = Path(docs_dir) / "assets" / "figures"
     out_dir.mkdir(parents=True, exist_ok=True)
+    store = FigureCache() if cache else None
     written = []
     for module, name, function in figure_functions():
+        module_path = Path(sys.modules[f"{__name__}.{module}"].__file__)
         for lang in LANGS:
             path = out_dir / f"{module}_{name}_{lang}.svg"
-            svg = render_svg(function, lang)
+            if store is None:
+                svg = render_svg(function, lang)
+            else:
+                svg = store.get_or_draw(store.key(module_path, name, lang),
+                                        lambda: render_svg(function, lang))
             if not path.exists() or path.read_bytes() != svg:
-                path.write_bytes(svg)
+                atomic_write(path, svg)
             written.append(path)
+    if store is not None:
+        store.prune()
+        write_all.last_counts = (store.hits, store.misses)
     return written
+
+
+write_all.last_counts = (0, 0)   # (figures taken from the cache, figures drawn) by the last call
