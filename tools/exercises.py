@@ -8,7 +8,8 @@ an empty code cell to try in, and the solution's python fence in a code cell tag
 ``hide-input`` (the site shows only its output). Everything from the notebook's own
 ``## 练习`` / ``## Exercises`` cell on is replaced, so running it again is harmless. The solution
 code comes from the page, so the zh and en notebooks get identical code cells.
-Stored outputs go stale: re-execute the notebooks with ``tools.notebooks`` afterwards.
+A solution cell whose code is unchanged keeps its stored output; after changing a solution's
+code, re-execute the notebooks with ``tools.notebooks``.
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ SECTION_LINK = re.compile(r"\]\(#(?P<anchor>[\w-]+)\)")
 
 WORDS = {
     "zh": ("## 练习", "每个练习下面有一个空单元格，可以先自己试；再下面的单元格是答案"
-                     "（网页上只显示它的输出）。完整的题目和解答见[本章的练习](../{chapter}.md#exercises)。",
+                     "（网页上只显示它的输出）。完整的题目和解答见[本章的练习](../../{chapter}/#exercises)。",
            "在这里试一试："),
     "en": ("## Exercises", "Each exercise has an empty cell below it to try in first; the cell "
                            "after it is the solution (the web page shows only its output). The "
                            "full wording and the explanations are in "
-                           "[the chapter's exercises](../{chapter}.md#exercises).",
+                           "[the chapter's exercises](../../{chapter}/#exercises).",
            "Try it here:"),
 }
 
@@ -60,8 +61,9 @@ def exercise_cells(chapter: str, lang: str, exercises) -> list:
     cells = [nbformat.v4.new_markdown_cell(f"{head}\n\n{intro.format(chapter=chapter)}",
                                            id="exercises")]
     for i, (title, question, code) in enumerate(exercises, start=1):
-        # a link to a section of the page becomes a link to that section from the notebook
-        question = SECTION_LINK.sub(rf"](../{chapter}.md#\g<anchor>)", question)
+        # a link to a section of the page becomes a link to that section from the notebook's
+        # page on the site (mkdocs-jupyter leaves "../x.md" links in notebooks as they are)
+        question = SECTION_LINK.sub(rf"](../../{chapter}/#\g<anchor>)", question)
         cells.append(nbformat.v4.new_markdown_cell(f"### {title}\n\n{question}\n\n{try_it}",
                                                    id=f"exercise-{i}"))
         cells.append(nbformat.v4.new_code_cell("", id=f"exercise-{i}-try"))
@@ -78,7 +80,13 @@ def sync(chapter: str) -> None:
         head = WORDS[lang][0]
         keep = next((i for i, c in enumerate(nb.cells)
                      if c.cell_type == "markdown" and c.source.startswith(head)), len(nb.cells))
-        nb.cells = nb.cells[:keep] + exercise_cells(chapter, lang, page_exercises(page))
+        old = {c.get("id"): c for c in nb.cells[keep:]}
+        new = exercise_cells(chapter, lang, page_exercises(page))
+        for cell in new:  # a solution whose code did not change keeps its stored output
+            before = old.get(cell.id)
+            if cell.cell_type == "code" and before is not None and before.source == cell.source:
+                cell.outputs, cell.execution_count = before.outputs, before.execution_count
+        nb.cells = nb.cells[:keep] + new
         nbformat.write(nb, path)
         print(f"{path.relative_to(ROOT)}: {len(page_exercises(page))} exercises")
 
