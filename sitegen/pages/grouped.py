@@ -228,12 +228,11 @@ def _valid_groups(c: int = 48, n: int = 36) -> list[int]:
 
 
 def ex_groups_table(lang: str) -> str:
-    """Exercise 2: every valid G for C = 48, N = 36 and its parameter count."""
-    head = t(lang, "| $G$ | 参数量 |", "| $G$ | parameters |")
-    rows = [head, "|--:|--:|"]
-    for g in _valid_groups():
-        rows.append(f"| {g} | {conv2d_params(48, 36, 3, groups=g, bias=False):,} |")
-    return "\n".join(rows)
+    """Exercise 2: every valid G for C = 48, N = 36 and its parameter count, on one line (the
+    text sits indented in a solution block, where a multi-line table would end the block)."""
+    items = [f"$G = {g}$: {conv2d_params(48, 36, 3, groups=g, bias=False):,}"
+             for g in _valid_groups()]
+    return t(lang, "；".join(items), "; ".join(items))
 
 
 def ex_gcd(lang: str) -> str:
