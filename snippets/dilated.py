@@ -14,6 +14,8 @@ A dilated convolution spreads the taps of its kernel ``dilation - 1`` pixels apa
   stack. This is how the site checks ``snippets.formulas.receptive_field`` and shows the
   gridding problem of equal dilations (P. Wang et al., *Understanding Convolution for
   Semantic Segmentation*, arXiv:1702.08502).
+* ``hdc_max_distances`` / ``hdc_covers``: that paper's condition for a group of dilations
+  to leave no holes (hybrid dilated convolution, HDC).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ __all__ = [
     "input_footprint",
     "measured_receptive_field",
     "footprint_holes",
+    "hdc_max_distances",
+    "hdc_covers",
 ]
 
 
@@ -113,6 +117,8 @@ class MultiDilationBlock(nn.Module):
         _check_positive("out_channels", out_channels)
         self.dilations = _check_dilations(dilations)
         _check_odd_kernel(kernel_size)
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be True or False, got {bias!r}")
         if branch_channels is None:
             branch_channels = out_channels
         _check_positive("branch_channels", branch_channels)
@@ -245,8 +251,51 @@ def footprint_holes(footprint: torch.Tensor) -> int:
     >>> footprint_holes(input_footprint(dilated_stack(1, [1, 2]), 1, 15))
     0
     """
+    if not isinstance(footprint, torch.Tensor):
+        raise TypeError(f"footprint must be a torch.Tensor, got {type(footprint).__name__}")
+    if footprint.dim() != 2:
+        raise ValueError(f"footprint must be a 2-D (n, n) map, got shape {tuple(footprint.shape)}")
     touched = footprint > 0
+    if not touched.any():
+        raise ValueError("footprint has no pixel that influences the output")
     rows = touched.any(dim=1).nonzero().flatten()
     cols = touched.any(dim=0).nonzero().flatten()
     box = touched[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     return int((~box).sum())
+
+
+# --8<-- [start:hdc]
+def hdc_max_distances(dilations: Sequence[int]) -> list[int]:
+    """Wang et al.'s M_i for dilations r_1..r_n (arXiv:1702.08502, section 3.2):
+    ``M_n = r_n``, ``M_i = max(M_{i+1} - 2 r_i, M_{i+1} - 2 (M_{i+1} - r_i), r_i)``,
+    the largest distance between two taps of layer i that the layers above still need.
+
+    >>> hdc_max_distances([1, 2, 5])
+    [1, 2, 5]
+    >>> hdc_max_distances([1, 2, 9])   # M_2 = 5 > 3: a 3x3 first layer cannot fill it
+    [3, 5, 9]
+    """
+    r = _check_dilations(dilations)
+    m = [0] * len(r)
+    m[-1] = r[-1]
+    for i in range(len(r) - 2, -1, -1):
+        m[i] = max(m[i + 1] - 2 * r[i], m[i + 1] - 2 * (m[i + 1] - r[i]), r[i])
+    return m
+
+
+def hdc_covers(dilations: Sequence[int], kernel_size: int = 3) -> bool:
+    """HDC's condition: the first layer is not dilated (r_1 = 1) and ``M_2 <= kernel_size``,
+    so its k contiguous taps fill every gap the layers above leave. Stated for rates that
+    rise (the sawtooth's order); a common factor > 1 always fails it, but no common factor
+    is not enough: (2, 3) and (1, 2, 9) have gcd 1 and still leave holes.
+
+    >>> hdc_covers([1, 2, 5]), hdc_covers([2, 3]), hdc_covers([1, 2, 9]), hdc_covers([2, 4, 8])
+    (True, False, False, False)
+    """
+    r = _check_dilations(dilations)
+    _check_positive("kernel_size", kernel_size)
+    if list(r) != sorted(r):
+        raise ValueError(f"dilations must not decrease (HDC's condition is stated for a "
+                         f"rising group; holes do not depend on the order), got {r}")
+    return r[0] == 1 and (len(r) == 1 or hdc_max_distances(r)[1] <= kernel_size)
+# --8<-- [end:hdc]

@@ -79,10 +79,10 @@ def _check_bool(name: str, value) -> bool:
     return value
 
 
-def _check_temperature(temperature) -> float:
+def _check_temperature(temperature, name: str = "temperature") -> float:
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (
             math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+        raise ValueError(f"{name} must be a finite number > 0, got {temperature!r}")
     return float(temperature)
 
 
@@ -344,6 +344,12 @@ def dynamic_conv2d_loop(conv: DynamicConv2d, x: torch.Tensor) -> torch.Tensor:
     For each sample: its attention weights, its kernel ``sum_k pi_k W_k`` (a Python sum, not
     the module's matmul), and an ordinary convolution. Slow; the tests compare against it.
     """
+    if not isinstance(conv, DynamicConv2d):
+        raise TypeError(f"conv must be a DynamicConv2d, got {type(conv).__name__}")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if x.dim() != 4 or x.shape[1] != conv.in_channels:
+        raise ValueError(f"x must be (B, {conv.in_channels}, H, W), got shape {tuple(x.shape)}")
     outs = []
     for b in range(x.shape[0]):
         xb = x[b:b + 1]                                 # (1, C, H, W)
@@ -397,6 +403,12 @@ class CondConv2d(_KernelBank):
 
 def condconv2d_loop(conv: CondConv2d, x: torch.Tensor) -> torch.Tensor:
     """Reference: per sample, ``r = sigmoid(FC(GAP(x)))``, kernel ``sum_k r_k W_k``, one conv."""
+    if not isinstance(conv, CondConv2d):
+        raise TypeError(f"conv must be a CondConv2d, got {type(conv).__name__}")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if x.dim() != 4 or x.shape[1] != conv.in_channels:
+        raise ValueError(f"x must be (B, {conv.in_channels}, H, W), got shape {tuple(x.shape)}")
     outs = []
     for b in range(x.shape[0]):
         xb = x[b:b + 1]                                 # (1, C, H, W)
@@ -537,6 +549,12 @@ def odconv2d_loop(conv: ODConv2d, x: torch.Tensor) -> torch.Tensor:
     """Reference, the way the authors' code computes it, one sample at a time: scale the
     input channels by ``a_c``, convolve with ``sum_k a_wk (a_s * W_k)``, scale the output
     channels by ``a_f``."""
+    if not isinstance(conv, ODConv2d):
+        raise TypeError(f"conv must be a ODConv2d, got {type(conv).__name__}")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if x.dim() != 4 or x.shape[1] != conv.in_channels:
+        raise ValueError(f"x must be (B, {conv.in_channels}, H, W), got shape {tuple(x.shape)}")
     kh, kw = conv.kernel_size
     outs = []
     for b in range(x.shape[0]):
@@ -563,11 +581,14 @@ def temperature_schedule(epoch: float, anneal_epochs: float = 10,
     >>> [temperature_schedule(e) for e in (0, 5, 10, 90)]
     [30.0, 15.5, 1.0, 1.0]
     """
+    for name, value in (("epoch", epoch), ("anneal_epochs", anneal_epochs)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
     if anneal_epochs <= 0:
         raise ValueError(f"anneal_epochs must be > 0, got {anneal_epochs}")
     if epoch < 0:
         raise ValueError(f"epoch must be >= 0, got {epoch}")
-    _check_temperature(start), _check_temperature(end)
+    _check_temperature(start, "start"), _check_temperature(end, "end")
     progress = min(epoch / anneal_epochs, 1.0)
     return start + (end - start) * progress
 

@@ -40,6 +40,7 @@ __all__ = [
     "ChannelShuffle",
     "GlobalDepthwiseConv2d",
     "channel_connectivity",
+    "ResNeXtPaths",
     "pointwise_macs_share",
     "shufflenet_unit_macs",
     "group_conv_memory_access",
@@ -50,11 +51,30 @@ __all__ = [
 ]
 
 
-def _check_positive(name: str, value: int) -> None:
+def _check_positive(name: str, value: int, low: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
+    if value < low:
+        kind = "a positive integer" if low == 1 else "zero or positive"
+        raise ValueError(f"{name} must be {kind}, got {value}")
+
+
+def _check_size2(name: str, value, low: int = 1) -> None:
+    """An int or a pair of ints, each >= low (as nn.Conv2d takes kernel_size, stride, ...)."""
+    for v in value if isinstance(value, (tuple, list)) and len(value) == 2 else [value]:
+        _check_positive(name, v, low)
+
+
+def _check_bool(name: str, value) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def _check_tensor(name: str, value, dim: int) -> None:
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if value.dim() != dim:
+        raise ValueError(f"{name} must be {dim}-D, got shape {tuple(value.shape)}")
 
 
 # --8<-- [start:grouped_conv2d]
@@ -82,6 +102,10 @@ def grouped_conv2d(
     for name, value in (("in_channels", in_channels),
                         ("out_channels", out_channels), ("groups", groups)):
         _check_positive(name, value)
+    for name, value, low in (("kernel_size", kernel_size, 1), ("stride", stride, 1),
+                             ("padding", padding, 0), ("dilation", dilation, 1)):
+        _check_size2(name, value, low)
+    _check_bool("bias", bias)
     # torch refuses too, but does not say which count is the problem
     if in_channels % groups:
         raise ValueError(
@@ -113,7 +137,12 @@ def conv2d_group_by_group(
 
     ``x`` is ``(B, C, H, W)``, ``weight`` is ``(N, C/G, kh, kw)``.
     """
+    _check_tensor("x", x, 4)
+    _check_tensor("weight", weight, 4)
     _check_positive("groups", groups)
+    for name, value, low in (("stride", stride, 1), ("padding", padding, 0),
+                             ("dilation", dilation, 1)):
+        _check_size2(name, value, low)
     channels, kernels, depth = x.shape[1], weight.shape[0], weight.shape[1]
     if kernels % groups or depth * groups != channels:
         raise ValueError(
@@ -172,6 +201,7 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     >>> channel_shuffle(x, groups=2).flatten().tolist()
     [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
     """
+    _check_tensor("x", x, 4)
     _check_positive("groups", groups)
     batch, channels, height, width = x.shape
     if channels % groups:
@@ -190,6 +220,7 @@ def channel_unshuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     >>> torch.equal(channel_unshuffle(channel_shuffle(x, 3), 3), x)
     True
     """
+    _check_tensor("x", x, 4)
     _check_positive("groups", groups)
     channels = x.shape[1]
     if channels % groups:
@@ -235,6 +266,8 @@ class GlobalDepthwiseConv2d(nn.Conv2d):
     def __init__(self, channels: int, kernel_size: int | tuple[int, int],
                  bias: bool = False) -> None:
         _check_positive("channels", channels)
+        _check_size2("kernel_size", kernel_size)
+        _check_bool("bias", bias)
         super().__init__(channels, channels, kernel_size, groups=channels,
                          bias=bias)
 
@@ -259,13 +292,21 @@ def channel_connectivity(module: Callable[[torch.Tensor], torch.Tensor], in_chan
     Nudges one input channel at a time and records which output channels move. With random
     weights a true connection moves its output almost surely, and a missing one never does.
     """
+    if not callable(module):
+        raise TypeError(f"module must be callable, got {type(module).__name__}")
+    _check_positive("in_channels", in_channels)
+    _check_positive("size", size)
     param = next(iter(getattr(module, "parameters", lambda: iter(()))()), None)
     device = param.device if param is not None else torch.device("cpu")
     dtype = param.dtype if param is not None else torch.float32
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(1, in_channels, size, size, generator=generator).to(device, dtype)
     with torch.no_grad():
-        base = module(x)                                     # (1, N, H', W')
+        try:
+            base = module(x)                                 # (1, N, H', W')
+        except RuntimeError as error:   # torch's own complaint, said in this call's terms
+            raise ValueError(f"module does not take in_channels={in_channels} channels of "
+                             f"size {size}x{size}: {error}") from None
         columns = []
         for c in range(in_channels):
             nudged = x.clone()
@@ -275,6 +316,53 @@ def channel_connectivity(module: Callable[[torch.Tensor], torch.Tensor], in_chan
     return torch.stack(columns, dim=1).cpu()                 # (N, C)
 
 
+# --8<-- [start:resnext]
+class ResNeXtPaths(nn.Module):
+    """ResNeXt's block in its form (a) (Xie et al., arXiv:1611.05431, Fig. 3): ``cardinality``
+    parallel paths, each a whole bottleneck 1x1 -> 3x3 -> 1x1 (``in -> width -> width -> out``),
+    their outputs summed. ``to_grouped()`` returns form (c) computing exactly the same:
+    one 1x1, one grouped 3x3 (``groups=cardinality``), one 1x1. (Only the convolutions and
+    ReLUs of the paths; the residual add and BatchNorm are the same in both forms.)
+
+    >>> paths = ResNeXtPaths(256, 256, cardinality=32, width=4)
+    >>> x = torch.randn(1, 256, 8, 8)
+    >>> torch.allclose(paths(x), paths.to_grouped()(x), atol=1e-5)
+    True
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, cardinality: int = 32,
+                 width: int = 4) -> None:
+        super().__init__()
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
+                            ("cardinality", cardinality), ("width", width)):
+            _check_positive(name, value)
+        self.paths = nn.ModuleList(nn.Sequential(
+            nn.Conv2d(in_channels, width, 1, bias=False), nn.ReLU(),
+            nn.Conv2d(width, width, 3, padding=1, bias=False), nn.ReLU(),
+            nn.Conv2d(width, out_channels, 1, bias=False)) for _ in range(cardinality))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return sum(path(x) for path in self.paths)     # form (a): the paths are summed
+
+    def to_grouped(self) -> nn.Sequential:
+        """Form (c). The first 1x1s side by side are one 1x1 to ``C * width`` channels; the
+        3x3s, each seeing only its own path's channels, are one grouped conv; and summing
+        the last 1x1s equals one 1x1 over the concatenated paths (a sum of matrix products
+        is the product of the stacked matrices). A grouped conv concatenates its groups;
+        the sum is done by the 1x1 after it."""
+        first = [p[0].weight for p in self.paths]     # C tensors of (width, in, 1, 1)
+        middle = [p[2].weight for p in self.paths]    # C tensors of (width, width, 3, 3)
+        last = [p[4].weight for p in self.paths]      # C tensors of (out, width, 1, 1)
+        c, width = len(self.paths), first[0].shape[0]
+        reduce = nn.Conv2d(first[0].shape[1], c * width, 1, bias=False)
+        grouped = nn.Conv2d(c * width, c * width, 3, padding=1, groups=c, bias=False)
+        expand = nn.Conv2d(c * width, last[0].shape[0], 1, bias=False)
+        with torch.no_grad():
+            reduce.weight.copy_(torch.cat(first))     # (C*width, in, 1, 1)
+            grouped.weight.copy_(torch.cat(middle))   # (C*width, width, 3, 3)
+            expand.weight.copy_(torch.cat(last, dim=1))  # (out, C*width, 1, 1)
+        return nn.Sequential(reduce, nn.ReLU(), grouped, nn.ReLU(), expand)
+# --8<-- [end:resnext]
 # --8<-- [start:pointwise_cost]
 def pointwise_macs_share(channels: int, bottleneck_channels: int,
                          groups: int = 1, kernel_size: int = 3) -> float:
@@ -445,7 +533,7 @@ def shufflenet_v1(groups: int = 3, num_classes: int = 1000) -> nn.Sequential:
     >>> net(torch.zeros(1, 3, 224, 224)).shape
     torch.Size([1, 1000])
     """
-    if groups not in SHUFFLENET_V1_CHANNELS or isinstance(groups, bool):
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups not in SHUFFLENET_V1_CHANNELS:
         raise ValueError(f"groups must be one of {sorted(SHUFFLENET_V1_CHANNELS)} "
                          f"(the paper's Table 1), got {groups!r}")
     _check_positive("num_classes", num_classes)

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -110,6 +112,27 @@ def _pair(name: str, value: Size2, check=_positive) -> tuple[int, int]:
     return check(name, pair[0]), check(name, pair[1])
 
 
+def _boolean(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def _tolerance(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _tensor(name: str, value, dim: int) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if value.dim() != dim:
+        raise ValueError(f"{name} must be {dim}-D, got shape {tuple(value.shape)}")
+    return value
+
+
 def _matrix(name: str, kernel: torch.Tensor) -> torch.Tensor:
     if not isinstance(kernel, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(kernel).__name__}")
@@ -143,6 +166,7 @@ def separate_rank1(kernel: torch.Tensor, rtol: float = 1e-5
     >>> [round(float(t), 4) + 0.0 for t in v / v[2]]   # difference across
     [-1.0, 0.0, 1.0]
     """
+    _tolerance("rtol", rtol)
     kernel = _matrix("kernel", kernel)
     U, S, Vh = torch.linalg.svd(kernel.double(), full_matrices=False)
     if S[0] == 0:
@@ -165,10 +189,7 @@ def conv2d_rank1(x: torch.Tensor, u: torch.Tensor, v: torch.Tensor,
 
     ``x`` is ``(B, C, H, W)``; the same kernel filters each channel.
     """
-    if x.dim() != 4:
-        raise ValueError(f"x must be (B, C, H, W), got shape {tuple(x.shape)}")
-    if u.dim() != 1 or v.dim() != 1:
-        raise ValueError("u and v must be 1-D tensors")
+    _tensor("x", x, 4), _tensor("u", u, 1), _tensor("v", v, 1)
     (sh, sw), (dh, dw) = _pair("stride", stride), _pair("dilation", dilation)
     ph, pw = _pair("padding", padding, _non_negative)
     channels = x.shape[1]
@@ -246,9 +267,11 @@ class SpatiallySeparableConv2d(nn.Module):
                  stride: Size2 = 1, padding: Size2 = 0, dilation: Size2 = 1,
                  bias: bool = True, mid_channels: int | None = None,
                  activation: bool = False) -> None:
+        _boolean("activation", activation)
         super().__init__()
         _positive("in_channels", in_channels)
         _positive("out_channels", out_channels)
+        _boolean("bias", bias)
         mid = out_channels if mid_channels is None else mid_channels
         _positive("mid_channels", mid)
         (kh, kw), (sh, sw) = _pair("kernel_size", kernel_size), _pair("stride", stride)
@@ -343,6 +366,7 @@ class FlattenedConv2d(nn.Module):
         super().__init__()
         _positive("in_channels", in_channels)
         _positive("out_channels", out_channels)
+        _boolean("bias", bias)
         (kh, kw), (sh, sw) = _pair("kernel_size", kernel_size), _pair("stride", stride)
         (ph, pw), (dh, dw) = (_pair("padding", padding, _non_negative),
                               _pair("dilation", dilation))
@@ -376,6 +400,7 @@ def flatten_rank1(weight: torch.Tensor, rtol: float = 1e-5
     Filter ``n`` unfolded to ``C_in x (kh kw)`` is ``a_n vec(b_n c_n^T)^T``:
     one SVD gives ``a_n``, a second (of the ``kh x kw`` part) ``b_n, c_n``.
     """
+    _tolerance("rtol", rtol)
     if not isinstance(weight, torch.Tensor) or weight.dim() != 4:
         raise ValueError("weight must be a (C_out, C_in, kh, kw) tensor")
     n, c_in, kh, kw = weight.shape

@@ -45,6 +45,12 @@ def _pair(name: str, value: Size2, minimum: int) -> tuple[int, int]:
     return pair[0], pair[1]
 
 
+def _boolean(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def _channels(name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -84,7 +90,13 @@ class DepthwiseSeparableConv2d(nn.Module):
         kernel_size = _pair("kernel_size", kernel_size, 1)
         stride = _pair("stride", stride, 1)
         dilation = _pair("dilation", dilation, 1)
+        for name, value in (("bias", bias), ("norm", norm), ("activation", activation)):
+            _boolean(name, value)
         if padding is None:  # half the dilated span: "same" for odd k, stride 1
+            if kernel_size[0] % 2 == 0 or kernel_size[1] % 2 == 0:
+                # (k // 2) * d would pad one pixel too many: the output would grow
+                raise ValueError(f"padding=None keeps the size only for an odd kernel_size, "
+                                 f"got {kernel_size}: pass padding explicitly")
             padding = tuple(k // 2 * d for k, d in zip(kernel_size, dilation))
         padding = _pair("padding", padding, 0)
 
@@ -126,6 +138,10 @@ def fuse_separable_kernel(depthwise_weight: torch.Tensor,
     >>> fuse_separable_kernel(d, p).shape
     torch.Size([8, 3, 3, 3])
     """
+    for name, value in (("depthwise_weight", depthwise_weight),
+                        ("pointwise_weight", pointwise_weight)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
     if depthwise_weight.dim() != 4 or depthwise_weight.shape[1] != 1:
         raise ValueError("depthwise_weight must have shape (M, 1, kh, kw), "
                          f"got {tuple(depthwise_weight.shape)}")
@@ -155,6 +171,18 @@ def fuse_separable_bias(pointwise_weight: torch.Tensor,
     >>> fuse_separable_bias(p, torch.ones(3), torch.zeros(2))
     tensor([3., 3.])
     """
+    if not isinstance(pointwise_weight, torch.Tensor):
+        raise TypeError(f"pointwise_weight must be a torch.Tensor, "
+                        f"got {type(pointwise_weight).__name__}")
+    if pointwise_weight.dim() != 4 or pointwise_weight.shape[2:] != (1, 1):
+        raise ValueError("pointwise_weight must have shape (N, M, 1, 1), "
+                         f"got {tuple(pointwise_weight.shape)}")
+    m = pointwise_weight.shape[1]
+    for name, b, size in (("depthwise_bias", depthwise_bias, m),
+                          ("pointwise_bias", pointwise_bias, pointwise_weight.shape[0])):
+        if b is not None and (not isinstance(b, torch.Tensor) or tuple(b.shape) != (size,)):
+            raise ValueError(f"{name} must be a tensor of shape ({size},), got "
+                             f"{tuple(b.shape) if isinstance(b, torch.Tensor) else b!r}")
     p = pointwise_weight[:, :, 0, 0]  # (N, M, 1, 1) -> (N, M)
     bias = torch.zeros(p.shape[0], dtype=p.dtype, device=p.device)
     if depthwise_bias is not None:

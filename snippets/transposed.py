@@ -110,10 +110,13 @@ def conv_matrix(
     >>> tuple(C.shape), int((C != 0).sum())    # 9 taps in each row
     ((4, 16), 36)
     """
+    if not isinstance(kernel, torch.Tensor):
+        raise TypeError(f"kernel must be a torch.Tensor, got {type(kernel).__name__}")
     if kernel.dim() != 2:
         raise ValueError("kernel must be a 2-D (kh, kw) tensor, "
                          f"got shape {tuple(kernel.shape)}")
     (ih, iw), (kh, kw) = _pair("input_size", input_size), tuple(kernel.shape)
+    _check_int("input_size", ih, 1), _check_int("input_size", iw, 1)
     (sh, sw), (ph, pw) = _pair("stride", stride), _pair("padding", padding)
     dh, dw = _pair("dilation", dilation)
     # _conv_output_size validates every argument (ValueError)
@@ -157,9 +160,11 @@ def conv_transpose2d_by_zero_insertion(
     (plus ``output_padding`` at the end), and convolve with the kernel
     flipped in space, in/out channels swapped within each group.
     """
-    if x.dim() != 4 or weight.dim() != 4:
-        raise ValueError("x and weight must be 4-D, got shapes "
-                         f"{tuple(x.shape)} and {tuple(weight.shape)}")
+    for name, value in (("x", x), ("weight", weight)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+        if value.dim() != 4:
+            raise ValueError(f"{name} must be 4-D, got shape {tuple(value.shape)}")
     n, c_in, h, w = x.shape
     _, c_out_g, kh, kw = weight.shape  # c_out_g: output channels per group
     if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
@@ -248,6 +253,16 @@ class ResizeConv2d(nn.Module):
         if mode not in ("nearest", "bilinear"):
             raise ValueError(
                 f"mode must be 'nearest' or 'bilinear', got {mode!r}")
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
+                            ("groups", groups)):
+            _check_int(name, value, 1)
+        for k in _pair("kernel_size", kernel_size):
+            _check_int("kernel_size", k, 1)
+        if padding not in ("same", "valid"):
+            for p in _pair("padding", padding):
+                _check_int("padding", p, 0)
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be True or False, got {bias!r}")
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"in_channels ({in_channels}) and out_channels "

@@ -483,3 +483,16 @@ def test_errors_are_in_the_readers_language_on_a_phone(pages, shown, lang, expec
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
     finally:
         page.set_viewport_size({"width": 1000, "height": 900})
+
+
+def test_the_deeplab_caveat_is_about_the_link_on_the_page():
+    from tests.conftest import ROOT
+    """The sentence under the preset links computes its sizes from the page's DeepLab link."""
+    from urllib.parse import parse_qsl
+    from sitegen.pages.calculator import DEEPLAB, deeplab_caveat
+    for page, name in (("calculator.md", "DeepLab 的空洞卷积"), ("calculator.en.md", "a DeepLab atrous conv")):
+        text = (ROOT / "docs" / page).read_text()
+        query = re.search(rf"\[{name}\]\(calculator\.md\?([^)]+)\)", text)[1]
+        values = {k: int(v) for k, v in parse_qsl(query)}
+        assert {**values, "bias": bool(values["bias"])} == DEEPLAB, page
+    assert "43×43" in deeplab_caveat("en") and "33×33" in deeplab_caveat("zh")

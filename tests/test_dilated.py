@@ -16,6 +16,7 @@ from torch import nn
 
 from snippets import formulas as F
 from snippets.dilated import (MultiDilationBlock, conv_layer_specs, dilated_stack,
+                              hdc_covers, hdc_max_distances,
                               footprint_holes, input_footprint, measured_receptive_field)
 from sitegen.pages import dilated as page
 from tests.conftest import flops
@@ -180,6 +181,55 @@ def test_gridding_table_matches_the_sum_sets():
         assert case["rf"] == case["rf_measured"] == max(offsets) - min(offsets) + 1
         assert case["used"] == len(offsets) ** 2
         assert case["holes"] == case["rf"] ** 2 - case["used"]
+
+
+def rising_groups(max_layers=3, max_rate=8):
+    for n in range(1, max_layers + 1):
+        yield from itertools.combinations_with_replacement(range(1, max_rate + 1), n)
+
+
+def has_holes(dilations, kernel_size=3) -> bool:
+    offsets = tap_offsets(dilations, kernel_size)   # one dimension; the 2-D set is its square
+    return len(offsets) < max(offsets) - min(offsets) + 1
+
+
+def test_hdc_condition_is_exact_for_3x3_kernels():
+    """For 3x3 kernels, HDC's condition holds exactly when a rising group leaves no hole."""
+    groups = list(rising_groups())
+    assert len(groups) == 164
+    wrong = [d for d in groups if hdc_covers(d) == has_holes(d)]
+    assert not wrong, wrong
+
+
+def test_hdc_condition_is_sufficient_for_5x5_kernels():
+    groups = list(rising_groups())
+    assert not [d for d in groups if hdc_covers(d, 5) and has_holes(d, 5)]
+    # and not necessary: the page names this group
+    assert not hdc_covers((1, 1, 8), 5) and not has_holes((1, 1, 8), 5)
+
+
+def test_no_common_factor_is_necessary_but_not_sufficient():
+    for d in rising_groups():
+        if math.gcd(*d) > 1:
+            assert has_holes(d) and not hdc_covers(d)
+    # the page's counter-examples: measured holes through the real stacks
+    for d, holes in (((2, 3), 40), ((2, 3, 5), 80), ((1, 2, 9), 184)):
+        assert math.gcd(*d) == 1 and page.gridding_case(d)["holes"] == holes
+        assert not hdc_covers(d)
+
+
+def test_hdc_refuses_falling_groups_and_bad_numbers():
+    with pytest.raises(ValueError, match="must not decrease"):
+        hdc_covers((5, 2, 1))
+    with pytest.raises(ValueError, match="kernel_size"):
+        hdc_covers((1, 2), 0)
+    with pytest.raises(ValueError, match="dilation"):
+        hdc_max_distances(())
+
+
+def test_context_module_of_yu_and_koltun():
+    assert page.context_module_dilations("en") == "1, 1, 2, 4, 8, 16, 1"
+    assert page.context_module_rf("en") == "67×67"    # the paper's Table 1, last row
 
 
 # --- the multi-dilation block -------------------------------------------------------------

@@ -10,6 +10,7 @@ from torch import nn
 from snippets import formulas
 from snippets.grouped import (
     ChannelShuffle,
+    ResNeXtPaths,
     GlobalDepthwiseConv2d,
     block_diagonal_weight,
     channel_connectivity,
@@ -286,6 +287,17 @@ def test_torch_agrees_those_group_counts_are_invalid():
         nn.ChannelShuffle(3)(torch.randn(1, 8, 2, 2))
 
 
+@pytest.mark.parametrize("cardinality, width", [(1, 3), (4, 2), (32, 4)])
+def test_resnext_paths_equal_one_grouped_conv(device, cardinality, width):
+    """ResNeXt's form (a), summed bottleneck paths, equals form (c) with a grouped 3x3."""
+    torch.manual_seed(cardinality)
+    paths = ResNeXtPaths(16, 24, cardinality, width).to(device, torch.float64)
+    grouped = paths.to_grouped().to(device, torch.float64)
+    x = torch.randn(2, 16, 7, 7, device=device, dtype=torch.float64)
+    torch.testing.assert_close(paths(x), grouped(x))
+    assert grouped[2].groups == cardinality
+    # same weights, rearranged: the parameter counts agree
+    assert sum(p.numel() for p in paths.parameters()) == sum(p.numel() for p in grouped.parameters())
 # --- pointwise group convolution and the ShuffleNet v1 unit (arXiv:1707.01083) --------------
 from snippets.grouped import (SHUFFLENET_V1_CHANNELS, ShuffleUnit,  # noqa: E402
                               conv2d_group_by_group, group_conv_memory_access,

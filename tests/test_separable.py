@@ -268,3 +268,25 @@ def test_mobilenet_built_from_the_note_block_collapses_to_1x1(device):
     with pytest.raises(RuntimeError):
         torch.nn.AvgPool2d(7)(y_bad)
     assert len(MOBILENET_V1_BLOCKS) == 13
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.75, 0.5, 0.25])
+@pytest.mark.parametrize("resolution", [224, 192, 160, 128])
+def test_width_and_resolution_multipliers_match_flop_counter(alpha, resolution):
+    """MobileNet's alpha/rho cost formula equals what torch counts for the shrunk layer."""
+    from snippets.formulas import multiplied_channels, separable_multiplier_macs
+    rho = resolution / 224
+    m = multiplied_channels(64, alpha)
+    size = round(rho * 14)
+    block = DepthwiseSeparableConv2d(m, m, norm=False, activation=False)
+    assert flops(block, torch.randn(1, m, size, size)) == 2 * separable_multiplier_macs(
+        64, 64, 3, 14, alpha, rho)
+
+
+def test_multipliers_out_of_range_are_refused():
+    from snippets.formulas import separable_multiplier_macs
+    for bad in (0, 1.5, -0.5, float("nan")):
+        with pytest.raises(ValueError, match="alpha"):
+            separable_multiplier_macs(64, 64, 3, 14, alpha=bad)
+        with pytest.raises(ValueError, match="rho"):
+            separable_multiplier_macs(64, 64, 3, 14, rho=bad)

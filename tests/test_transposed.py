@@ -10,6 +10,7 @@ from torch import nn
 
 from snippets import formulas
 from sitegen.figures.transposed import CHECKERBOARD, TINY, checkerboard_maps
+from sitegen.pages import transposed as page
 from snippets.transposed import (
     ResizeConv2d,
     conv_matrix,
@@ -246,7 +247,7 @@ def test_resize_conv_shape_and_grad(device):
     (lambda: conv_matrix(4, torch.ones(3, 3), stride=0), "stride must be a positive integer"),
     (lambda: conv_matrix((4, 4, 4), torch.ones(3, 3)), "input_size must be an int or a pair"),
     (lambda: conv_transpose2d_by_zero_insertion(torch.ones(1, 4, 3), torch.ones(4, 2, 3, 3)),
-     "x and weight must be 4-D"),
+     "x must be 4-D"),
     (lambda: conv_transpose2d_by_zero_insertion(torch.ones(1, 4, 3, 3), torch.ones(3, 2, 3, 3)),
      r"x has 4 channels; weight.shape\[0\] \(3\) must equal it"),
     (lambda: conv_transpose2d_by_zero_insertion(torch.ones(1, 3, 3, 3), torch.ones(3, 2, 3, 3),
@@ -279,3 +280,35 @@ def test_bad_arguments_that_torch_refuses_too():
                 raise RuntimeError("empty output")
         with pytest.raises(ValueError):
             conv_transpose2d_by_zero_insertion(x, w, **kwargs)
+
+
+def test_output_padding_rows_receive_contributions_only_up_to_the_padding():
+    """The last output_padding - padding positions get nothing from the kernel (only the bias);
+    with output_padding <= padding every position gets something. Measured with torch."""
+    seen = set()
+    for n, k, s, p, d in itertools.product(range(1, 5), range(1, 5), range(2, 4), range(0, 3),
+                                           (1, 2)):
+        for op in range(max(s, d)):
+            try:
+                out = torch.nn.functional.conv_transpose1d(
+                    torch.ones(1, 1, n, dtype=torch.float64),
+                    torch.ones(1, 1, k, dtype=torch.float64), stride=s, padding=p,
+                    output_padding=op, dilation=d)[0, 0]
+            except RuntimeError:      # an output smaller than 1: torch refuses
+                continue
+            last = out.numel() - 1
+            reach = (n - 1) * s + d * (k - 1) - p     # the farthest output a tap lands on
+            if reach < 0:  # the padding crops every tap away: nothing but the bias
+                assert not out.any()
+                continue
+            if op > p:     # the last op - p positions: only the bias
+                assert reach == last - (op - p) and out[reach] > 0, (n, k, s, p, op, d)
+                assert not out[reach + 1:].any(), (n, k, s, p, op, d, out.tolist())
+                seen.add(True)
+            else:          # within the kernel's reach
+                assert reach >= last, (n, k, s, p, op, d)
+                if d == 1 and k >= s:   # contiguous taps covering the stride: no gaps at all
+                    assert out[:].all(), (n, k, s, p, op, d, out.tolist())
+                seen.add(False)
+    assert seen == {True, False}
+    assert page.output_padding_cases("en").count("receives none") == 1

@@ -7,8 +7,11 @@ from functools import lru_cache
 
 import torch
 
+from math import gcd
+
 from snippets.dilated import (MultiDilationBlock, conv_layer_specs, dilated_stack,
-                              footprint_holes, input_footprint, measured_receptive_field)
+                              footprint_holes, hdc_covers, hdc_max_distances, input_footprint,
+                              measured_receptive_field)
 from sitegen.figures import t
 from snippets.formulas import (conv2d_macs, conv2d_params, conv_output_size,
                                effective_kernel_size, receptive_field)
@@ -16,7 +19,12 @@ from snippets.formulas import (conv2d_macs, conv2d_params, conv_output_size,
 CHANNELS = 64                 # width of the stacks in the growth table
 GROWTH_DEPTHS = range(1, 9)   # layers in the growth table
 # dilation patterns for the gridding table: plain, equal, exponential, and hybrid ones
-GRIDDING_CASES = [(1, 1, 1), (2, 2, 2), (3, 3, 3), (2, 4, 8), (1, 2, 4), (1, 2, 3), (1, 2, 5)]
+GRIDDING_CASES = [(1, 1, 1), (2, 2, 2), (3, 3, 3), (2, 4, 8), (1, 2, 4), (1, 2, 3), (1, 2, 5),
+                  # counter-examples: no common factor, and still holes
+                  (2, 3), (2, 3, 5), (1, 2, 9)]
+# Yu & Koltun's context module (arXiv:1511.07122, Table 1): seven 3x3 layers, then a 1x1
+CONTEXT_MODULE = [(3, 1, 1), (3, 1, 1), (3, 1, 2), (3, 1, 4), (3, 1, 8), (3, 1, 16), (3, 1, 1),
+                  (1, 1, 1)]
 # a downsampling tail as in ResNet, and the DeepLab way: the second stride turned into dilation
 STRIDED = [(3, 2, 1), (3, 1, 1), (3, 2, 1), (3, 1, 1)]
 DILATED = [(3, 2, 1), (3, 1, 1), (3, 1, 1), (3, 1, 2)]
@@ -102,15 +110,40 @@ def gridding_case(dilations: tuple[int, ...]) -> dict:
 
 def gridding_table(lang: str) -> str:
     head = t(lang,
-             "| 空洞率 | 感受野（公式） | 感受野（实测） | 真正起作用的像素 | 空洞（不起作用的像素） |",
-             "| dilations | RF (formula) | RF (measured) | pixels that contribute | holes (pixels that don't) |")
-    rows = [head, "|:--|--:|--:|--:|--:|"]
+             "| 空洞率 | 公因数 | HDC 条件（$r_1=1$，$M_2 \\le 3$） | 感受野（公式） | 感受野（实测） "
+             "| 真正起作用的像素 | 空洞（不起作用的像素） |",
+             "| dilations | common factor | HDC condition ($r_1=1$, $M_2 \\le 3$) | RF (formula) "
+             "| RF (measured) | pixels that contribute | holes (pixels that don't) |")
+    rows = [head, "|:--|--:|:--|--:|--:|--:|--:|"]
+    yes, no = t(lang, "满足", "met"), t(lang, "不满足", "not met")
     for dilations in GRIDDING_CASES:
         c = gridding_case(dilations)
-        rows.append(f"| {', '.join(map(str, dilations))} | {c['rf']}×{c['rf']} "
-                    f"| {c['rf_measured']}×{c['rf_measured']} | {c['used']} "
+        m = hdc_max_distances(dilations)
+        m2 = f"$M_2={m[1]}$" if len(m) > 1 else ""
+        verdict = (yes if hdc_covers(dilations) else no) + (f", {m2}" if m2 else "")
+        rows.append(f"| {', '.join(map(str, dilations))} | {gcd(*dilations)} | {verdict} "
+                    f"| {c['rf']}×{c['rf']} | {c['rf_measured']}×{c['rf_measured']} | {c['used']} "
                     f"| {c['holes']} ({c['holes'] / c['rf'] ** 2:.0%}) |")
     return "\n".join(rows)
+
+
+def gridding_counterexamples(lang: str) -> str:
+    """The groups with no common factor that still leave holes, from the table's cases."""
+    cases = [d for d in GRIDDING_CASES if gcd(*d) == 1 and gridding_case(d)["holes"]]
+    listed = t(lang, "、", ", ").join(
+        f"({', '.join(map(str, d))}) {t(lang, '留下', 'leaves')} {gridding_case(d)['holes']} "
+        f"{t(lang, '个空洞', 'holes')}" for d in cases)
+    return listed
+
+
+def context_module_rf(lang: str) -> str:
+    """Receptive field of Yu & Koltun's context module (dilations 1, 1, 2, 4, 8, 16, 1, then 1x1)."""
+    rf = receptive_field(CONTEXT_MODULE)
+    return f"{rf}×{rf}"
+
+
+def context_module_dilations(lang: str) -> str:
+    return ", ".join(str(d) for k, s, d in CONTEXT_MODULE if k == 3)
 
 
 def gridding_sentence(lang: str) -> str:
@@ -272,3 +305,8 @@ def ex_hdc5_next(lang: str) -> str:
     """Holes once the last or the middle rate is one larger than the base-5 design."""
     return ", ".join(f"({', '.join(map(str, r))}): {_holes(r, 5)}"
                      for r in [(1, 5, 26), (1, 6, 25)])
+
+
+def ex_hdc5_covers(lang: str) -> str:
+    from snippets.dilated import hdc_covers
+    return f"`{hdc_covers(list(HDC5), kernel_size=5)}`"

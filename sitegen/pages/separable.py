@@ -110,6 +110,35 @@ def pointwise_share(lang: str) -> str:
     return f"{share:.0%}"  # the same in both languages
 
 
+# --- MobileNet's width and resolution multipliers ---------------------------------------------
+MULTIPLIER_LAYER = dict(channels=512, kernel=3, size=14)   # a 14x14 layer of MobileNet v1
+ALPHAS = (1.0, 0.75, 0.5, 0.25)
+RESOLUTIONS = (224, 192, 160, 128)                         # the paper's input sizes: rho = r/224
+
+
+def multiplier_table(lang: str) -> str:
+    """Multiply-adds of one separable layer under alpha and rho, and their share of alpha=rho=1."""
+    from snippets.formulas import separable_multiplier_macs
+    c, k, size = MULTIPLIER_LAYER["channels"], MULTIPLIER_LAYER["kernel"], MULTIPLIER_LAYER["size"]
+    base = separable_multiplier_macs(c, c, k, size)
+    head = t(lang, "| $\\alpha$ \\ 输入分辨率 | " , "| $\\alpha$ \\ input resolution | ") + \
+        " | ".join(f"{r} ($\\rho = {r}/224$)" for r in RESOLUTIONS) + " |"
+    rows = [head, "|:--|" + "--:|" * len(RESOLUTIONS)]
+    for alpha in ALPHAS:
+        cells = []
+        for r in RESOLUTIONS:
+            macs = separable_multiplier_macs(c, c, k, size, alpha=alpha, rho=r / 224)
+            cells.append(f"{macs / 1e6:.2f} M ({macs / base:.1%})")
+        rows.append(f"| {alpha} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def multiplier_layer(lang: str) -> str:
+    c, k, size = MULTIPLIER_LAYER["channels"], MULTIPLIER_LAYER["kernel"], MULTIPLIER_LAYER["size"]
+    return t(lang, f"{c} → {c} 通道、{k}×{k}、{size}×{size} 的一层",
+             f"a {c} → {c}-channel, {k}×{k} layer at {size}×{size}")
+
+
 # --- exercises ----------------------------------------------------------------------------
 
 def _speedup_at_least(q: int, n: int, kernel: int = KERNEL) -> bool:

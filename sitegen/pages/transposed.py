@@ -11,7 +11,7 @@ from snippets.formulas import (
     conv_transpose_output_padding_range,
     conv_transpose_output_size,
 )
-from snippets.transposed import conv_matrix
+from snippets.transposed import conv_matrix, overlap_counts
 
 # the conv whose output_padding ambiguity the page shows: k=3, s=2, p=1
 AMBIGUOUS = dict(kernel_size=3, stride=2, padding=1)
@@ -50,6 +50,29 @@ def output_padding_table(lang: str) -> str:
         op = n - conv_transpose_output_size(m, k, s, p)
         rows.append(f"| {n} | {m} | {', '.join(map(str, back))} | {op} |")
     return "\n".join(rows)
+
+
+# output_padding with and without enough padding to reach the extra positions
+OUTPUT_PADDING_CASES = (dict(size=3, kernel_size=2, stride=2, padding=0, output_padding=1),
+                        dict(size=3, kernel_size=3, stride=2, padding=1, output_padding=1))
+
+
+def output_padding_cases(lang: str) -> str:
+    """Which extra positions output_padding adds that no kernel tap reaches (zeros)."""
+    parts = []
+    for c in OUTPUT_PADDING_CASES:
+        counts = overlap_counts(**c).tolist()
+        zeros = len(counts) - 1 - max(i for i, x in enumerate(counts) if x)   # trailing zeros
+        layer = (f"`ConvTranspose1d(k={c['kernel_size']}, s={c['stride']}, p={c['padding']}, "
+                 f"output_padding={c['output_padding']})`")
+        parts.append(t(lang,
+                       f"{layer} 作用在长度 {c['size']} 的输入上，每个输出位置收到的贡献数为 "
+                       f"{counts}：" + (f"最后 {zeros} 个位置没有任何贡献，只有偏置"
+                                       if zeros else "最后一个位置也收到了贡献"),
+                       f"{layer} on a length-{c['size']} input gives each output position "
+                       f"{counts} contributions: " + (f"the last {zeros} receives none, only the bias"
+                                                      if zeros else "the last one receives some too")))
+    return t(lang, "；".join(parts) + "。", "; ".join(parts) + ".")
 
 
 # a typical decoder layer: ConvTranspose2d(64, 32, 4, stride=2, padding=1) on a 56x56 map
