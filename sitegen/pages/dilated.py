@@ -256,3 +256,57 @@ def valid_tap_map(lang: str) -> str:
              f"{TAP_OUTPUT_STRIDE} 时的特征图大小",
              f"{TAP_MAP}×{TAP_MAP} is the feature map of a {TAP_INPUT}×{TAP_INPUT} input at "
              f"output stride {TAP_OUTPUT_STRIDE}")
+
+
+# --- exercises ----------------------------------------------------------------------------
+
+def ex_same_padding(lang: str) -> str:
+    """Exercise 1: k = 5, d = 3 at stride 1."""
+    k, d = 5, 3
+    span = effective_kernel_size(k, d)
+    pad = d * (k - 1) // 2
+    assert conv_output_size(40, k, padding=pad, dilation=d) == 40
+    return t(lang, f"$k_{{\\text{{eff}}}} = {span}$，$p = {pad}$",
+             f"$k_{{\\text{{eff}}}} = {span}$, $p = {pad}$")
+
+
+def ex_doubling_rf(lang: str) -> str:
+    """Exercise 2: 5x5 convs with dilations 1, 2, 4, 8."""
+    return str(receptive_field([(5, 1, d) for d in (1, 2, 4, 8)]))
+
+
+@lru_cache(maxsize=None)
+def _holes(dilations: tuple[int, ...], kernel_size: int) -> int:
+    rf = receptive_field([(kernel_size, 1, d) for d in dilations])
+    footprint = input_footprint(dilated_stack(1, list(dilations), kernel_size), 1, rf + 4)
+    return footprint_holes(footprint)
+
+
+NO_ONE = [(2, 3), (2, 3, 5), (3, 4, 5)]  # exercise 3: gcd 1, but no layer with d = 1
+
+
+def ex_no_one_holes(lang: str) -> str:
+    return ", ".join(f"({', '.join(map(str, r))}): {_holes(r, 3)}" for r in NO_ONE)
+
+
+HDC5 = (1, 5, 25)  # exercise 4: base-5 digits
+
+
+def ex_hdc5_rf(lang: str) -> str:
+    assert _holes(HDC5, 5) == 0
+    return str(receptive_field([(5, 1, d) for d in HDC5]))
+
+
+def ex_hdc5_bound(lang: str) -> str:
+    return str(5 ** 3)
+
+
+def ex_hdc5_next(lang: str) -> str:
+    """Holes once the last or the middle rate is one larger than the base-5 design."""
+    return ", ".join(f"({', '.join(map(str, r))}): {_holes(r, 5)}"
+                     for r in [(1, 5, 26), (1, 6, 25)])
+
+
+def ex_hdc5_covers(lang: str) -> str:
+    from snippets.dilated import hdc_covers
+    return f"`{hdc_covers(list(HDC5), kernel_size=5)}`"

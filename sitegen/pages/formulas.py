@@ -25,3 +25,37 @@ def example_table(lang: str) -> str:
             f", groups={g}" if g > 1 else "") + ", bias=False)`"
         rows.append(f"| {cin}×{size}×{size} | {conv} | {cout}×{out}×{out} | {params:,} | {macs:,} |")
     return "\n".join(rows)
+
+
+# --- exercises ----------------------------------------------------------------------------
+
+# exercise 1: (size, kernel, stride, padding, dilation)
+EX_SIZES = [(224, 7, 2, 3, 1), (56, 3, 2, 0, 1), (32, 3, 1, 0, 2), (7, 7, 1, 0, 1), (17, 4, 3, 1, 1)]
+
+
+def ex_sizes(lang: str) -> str:
+    return ", ".join(str(conv_output_size(n, k, s, p, d)) for n, k, s, p, d in EX_SIZES)
+
+
+def ex_grouped_cost(lang: str) -> str:
+    """Exercise 3: Conv2d(128, 256, 3, padding=1, groups=32) on 28 x 28, with its bias."""
+    params = conv2d_params(128, 256, 3, groups=32)
+    macs = conv2d_macs(128, 256, 3, 28, groups=32)
+    return t(lang, f"参数 {params:,} 个，乘加 {macs:,} 次",
+             f"{params:,} parameters and {macs:,} multiply-adds")
+
+
+# exercise 4: a ResNet's way down (kernel, stride, padding): stem conv, max pool, 3 stages
+RESNET_DOWN = [(7, 2, 3), (3, 2, 1), (3, 2, 1), (3, 2, 1), (3, 2, 1)]
+
+
+def resnet_final_size(n: int) -> int:
+    for k, s, p in RESNET_DOWN:
+        n = conv_output_size(n, k, s, p)
+    return n
+
+
+def ex_resnet_range(lang: str) -> str:
+    sizes = [n for n in range(1, 1000) if resnet_final_size(n) == 7]
+    assert sizes == list(range(sizes[0], sizes[-1] + 1))
+    return f"${sizes[0]} \\le n \\le {sizes[-1]}$"

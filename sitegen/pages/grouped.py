@@ -202,3 +202,59 @@ def mac_table(lang: str) -> str:
               f"${MAC_BASE}\\sqrt{{g}}$ 的 $g$ 的倍数，使乘加大致不变。）",
         f"(1×1 group conv on a ${MAC_SIZE}\\times{MAC_SIZE}$ map; channels are the multiple of "
         f"$g$ nearest ${MAC_BASE}\\sqrt{{g}}$, so the multiply-adds stay about the same.)")
+
+
+# --- exercises ----------------------------------------------------------------------------
+
+def ex_block_zeros(lang: str) -> str:
+    """Exercise 1: zeros of the dense kernel of grouped_conv2d(12, 6, 3, groups=3)."""
+    from snippets.grouped import block_diagonal_weight, grouped_conv2d
+    dense = block_diagonal_weight(grouped_conv2d(12, 6, 3, groups=3))
+    zeros = int((dense == 0).sum())
+    return t(lang, f"{dense.numel()} 个元素中有 {zeros} 个为零（{zeros / dense.numel():.0%}）",
+             f"{zeros} of its {dense.numel()} entries are zero ({zeros / dense.numel():.0%})")
+
+
+def _valid_groups(c: int = 48, n: int = 36) -> list[int]:
+    from snippets.grouped import grouped_conv2d
+    valid = []
+    for g in range(1, c + 1):
+        try:
+            grouped_conv2d(c, n, 3, groups=g, bias=False)
+        except ValueError:
+            continue
+        valid.append(g)
+    return valid
+
+
+def ex_groups_table(lang: str) -> str:
+    """Exercise 2: every valid G for C = 48, N = 36 and its parameter count, on one line (the
+    text sits indented in a solution block, where a multi-line table would end the block)."""
+    items = [f"$G = {g}$: {conv2d_params(48, 36, 3, groups=g, bias=False):,}"
+             for g in _valid_groups()]
+    return t(lang, "；".join(items), "; ".join(items))
+
+
+def ex_gcd(lang: str) -> str:
+    import math
+    return str(math.gcd(48, 36))
+
+
+def _mixed_connectivity():
+    from torch import nn
+    from snippets.grouped import channel_connectivity, grouped_conv2d
+    net = nn.Sequential(grouped_conv2d(12, 12, 1, groups=2), grouped_conv2d(12, 12, 1, groups=3))
+    return channel_connectivity(net, 12)
+
+
+def ex_mixed_pairs(lang: str) -> str:
+    """Exercise 3: connected (input, output) pairs of G=2 then G=3, no shuffle."""
+    connected = _mixed_connectivity()
+    return t(lang, f"{int(connected.sum())} 对（共 {connected.numel()} 对）",
+             f"{int(connected.sum())} of the {connected.numel()} pairs")
+
+
+def ex_mixed_full(lang: str) -> str:
+    connected = _mixed_connectivity()
+    full = [q for q in range(12) if connected[q].all()]
+    return ", ".join(map(str, full))

@@ -137,3 +137,58 @@ def multiplier_layer(lang: str) -> str:
     c, k, size = MULTIPLIER_LAYER["channels"], MULTIPLIER_LAYER["kernel"], MULTIPLIER_LAYER["size"]
     return t(lang, f"{c} → {c} 通道、{k}×{k}、{size}×{size} 的一层",
              f"a {c} → {c}-channel, {k}×{k} layer at {size}×{size}")
+
+
+# --- exercises ----------------------------------------------------------------------------
+
+def _speedup_at_least(q: int, n: int, kernel: int = KERNEL) -> bool:
+    """Whether the separable block does at least q times fewer MACs (exact integer test)."""
+    std = conv2d_macs(EXAMPLE["in_channels"], n, kernel, TABLE_SIZE)
+    return std >= q * separable_macs(EXAMPLE["in_channels"], n, kernel, TABLE_SIZE)
+
+
+def ex_ratio_5x5(lang: str) -> str:
+    """Exercise 1: N = 128, D_k = 5."""
+    ratio = separable_cost_ratio(128, 5)
+    return f"$\\frac{{1}}{{128}} + \\frac{{1}}{{25}} = {ratio:.4f}$ ({1 / ratio:.2f}×)"
+
+
+def ex_eight_width(lang: str) -> str:
+    """Exercise 2: the narrowest N whose 3x3 separable block does 8x fewer MACs."""
+    return str(min(n for n in range(1, 1000) if _speedup_at_least(8, n)))
+
+
+def ex_eight_blocks(lang: str) -> str:
+    from snippets.separable import MOBILENET_V1_BLOCKS
+    hits = sum(_speedup_at_least(8, out) for _, out, _ in MOBILENET_V1_BLOCKS)
+    return t(lang, f"{hits} 个（共 {len(MOBILENET_V1_BLOCKS)} 个）",
+             f"{hits} of the {len(MOBILENET_V1_BLOCKS)}")
+
+
+def _note_sizes() -> list[int]:
+    n = conv_output_size(224, 3, stride=2, padding=1)  # the stem
+    sizes = [n]
+    for _ in range(13):  # every NoteBlock has stride 2, whatever it is asked
+        n = conv_output_size(n, 3, stride=2, padding=1)
+        sizes.append(n)
+    return sizes
+
+
+def ex_note_sizes(lang: str) -> str:
+    sizes = _note_sizes()
+    first = sizes.index(1)
+    return " → ".join(map(str, sizes[:first + 1]))
+
+
+def ex_note_first(lang: str) -> str:
+    return str(_note_sizes().index(1))  # index 0 is the stem, so this is the block number
+
+
+def ex_random_rank(lang: str) -> str:
+    """Exercise 4: the rank of one input channel's N x D_k^2 matrix for a random kernel."""
+    import torch
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(16, 8, 3, 3, generator=g, dtype=torch.float64)
+    ranks = {int(torch.linalg.matrix_rank(w[:, m].reshape(16, 9))) for m in range(8)}
+    (rank,) = ranks
+    return str(rank)

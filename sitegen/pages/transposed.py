@@ -124,3 +124,44 @@ def overlap_summary(lang: str) -> str:
              f"{fmt(cr)} for resize-then-conv with $k=3$. In 2-D the count is the product of "
              "the row and column counts, so alternating 1s and 2s become a checkerboard of "
              "1, 2 and 4.")
+
+
+# --- exercises ----------------------------------------------------------------------------
+
+def _recovered(k: int = 3, s: int = 3, p: int = 1, sizes=range(1, 13)) -> dict[int, int]:
+    """Exercise 1: for each conv input size n, the output_padding the transposed conv needs."""
+    needed = {}
+    for n in sizes:
+        m = conv_output_size(n, k, s, p)
+        needed[n] = n - conv_transpose_output_size(m, k, s, p)
+    return needed
+
+
+def ex_recovered(lang: str) -> str:
+    return ", ".join(str(n) for n, op in _recovered().items() if op == 0)
+
+
+def ex_not_recovered(lang: str) -> str:
+    return ", ".join(f"{n} ({op})" for n, op in _recovered().items() if op)
+
+
+def _k5s3():
+    from snippets.transposed import overlap_counts
+    counts = overlap_counts(10, 5, stride=3)
+    inner = counts[4:-4]  # output 4 .. 27: every tap of every input lands inside
+    tile = torch.outer(inner[:3], inner[:3])
+    return inner, tile
+
+
+def ex_k5s3_line(lang: str) -> str:
+    inner, _ = _k5s3()
+    return ", ".join(map(str, inner[:6].tolist())) + ", …"
+
+
+def ex_k5s3_tile(lang: str) -> str:
+    """The 2-D overlap counts of one 3x3 tile: value -> how many of its 9 pixels."""
+    _, tile = _k5s3()
+    values, counts = tile.flatten().unique(return_counts=True)
+    pairs = sorted(zip(values.tolist(), counts.tolist()), reverse=True)
+    return t(lang, "、".join(f"{v}（{c} 个）" for v, c in pairs),
+             ", ".join(f"{v} ({c} pixel{'s' if c > 1 else ''})" for v, c in pairs))
