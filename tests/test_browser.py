@@ -496,6 +496,10 @@ SEARCHES = [
     ("转置卷积", "transposed", ""),
     ("transposed", "en/transposed", "en"),
     ("depthwise", "en/separable", "en"),
+    ("速度思考", "speed", ""),
+    ("屋顶线", "speed", ""),
+    ("roofline", "en/speed", "en"),
+    ("onnx", "en/speed", "en"),
 ]
 RAW_TEX = re.compile(r"\\(frac|text|times|cdot|left|right)\b|\$")
 
