@@ -1,6 +1,6 @@
 """Whole networks: MobileNet-v1 (1.0, 224) against its standard-convolution twin, timed side by side.
 
-    python -m snippets.net_bench --quick                 # seconds: a smoke test (1 thread, 64x64)
+    python -m snippets.net_bench --quick                 # seconds: a smoke test (1 thread, 32x32)
     python -m snippets.net_bench                         # minutes: results/speed/net_cpu.json
     python -m snippets.net_bench --device cuda           # GPU, fp32 + fp16/bf16 autocast
     python -m snippets.net_bench --engine onnxruntime    # the same two networks in ONNX Runtime
@@ -254,7 +254,7 @@ MODES = {
                  ablation=(("mobilenet_conv", "standard_conv"), (1,), ("channels_last",),
                            (1, 8)),
                  compile=True, min_time=0.2, min_runs=3, attempts=3),
-    "quick": dict(size=64, batches=(1,), layouts=LAYOUTS, threads=(1,),
+    "quick": dict(size=32, batches=(1,), layouts=LAYOUTS, threads=(1,),
                   networks=("mobilenet", "standard"),
                   ablation=(("mobilenet_conv", "standard_conv"), (1,), ("channels_last",),
                             (1,)),
@@ -665,7 +665,7 @@ def main(argv: Iterable[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(prog="python -m snippets.net_bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", dest="mode", action="store_const", const="quick",
-                        default="full", help="64x64 input, batch 1, 1 thread (seconds)")
+                        default="full", help="32x32 input, batch 1, 1 thread (seconds)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--engine", default="pytorch", choices=["pytorch", "onnxruntime"])
     parser.add_argument("--threads", type=int, nargs="+", default=None,
