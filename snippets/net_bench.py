@@ -425,7 +425,8 @@ def run(mode: str = "full", device="cpu", threads: Iterable[int] | None = None,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "device": device_info(device),
             "settings": {"size": size, "batches": list(batches), "layouts": list(cfg["layouts"]),
-                         "threads": list(thread_counts), "dtypes": list(dtypes),
+                         "threads": [n or os.cpu_count() or 1 for n in thread_counts],
+                         "dtypes": list(dtypes),
                          "inference_mode": True, "eval": True, "tf32": False,
                          "timer": "torch.utils.benchmark.Timer.blocked_autorange",
                          "min_time_s": cfg["min_time"], "min_runs": cfg["min_runs"],
@@ -639,7 +640,8 @@ def merge_results(results: list[dict]) -> dict:
     merged = json.loads(json.dumps(first))
     merged["measurements"] = [m for r in results for m in r["measurements"]]
     merged["skipped"] = [s for r in results for s in r["skipped"]]
-    merged["settings"]["threads"] = sorted({n for r in results for n in r["settings"]["threads"]})
+    # thread counts as run (a "0", all cores, in a run's settings is stored resolved)
+    merged["settings"]["threads"] = sorted({m["threads"] for m in merged["measurements"]})
     merged["settings"]["batches"] = sorted({b for r in results for b in r["settings"]["batches"]})
     merged["load_average"] = {"before": first["load_average"]["before"],
                               "after": results[-1]["load_average"]["after"],

@@ -951,6 +951,13 @@ def network_table(lang: str) -> str:
                   f"`torch.compile`, {_threads_words(lang, threads)}")
         rows.append(f"| {label} | {LAYOUT_NAMES[layout]} | "
                     + " | ".join(cells(cpu, layout, threads, mode="compile")) + " |")
+    if "cuda" in nets:
+        g = nets["cuda"]
+        for dtype in g.s["dtypes"]:
+            for layout in ("nchw", "channels_last"):
+                label = f"PyTorch GPU, {dtype}" + ("" if dtype == "float32" else " autocast")
+                rows.append(f"| {label} | {LAYOUT_NAMES[layout]} | "
+                            + " | ".join(cells(g, layout, 1, dtype=dtype)) + " |")
     if "onnxruntime" in nets:
         ort = nets["onnxruntime"]
         for threads in ort.s["threads"]:
