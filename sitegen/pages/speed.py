@@ -982,7 +982,19 @@ def network_table_note(lang: str) -> str:
                           f" `torch.compile` was measured at batch {compiled[0][0]} only "
                           f"(compiling took {_span(secs, lambda v: f'{v:.0f}')} s each).")
     if skipped:
-        whys = sorted({s["why"] for s in skipped})
+        def why(text):
+            if lang == "en":
+                return text
+            if text.startswith("measured, but its twin"):
+                return "测了，但它的孪生网络没测到：舍去"
+            if text.startswith("compile budget"):
+                return "编译时间预算已用完"
+            if text.startswith("not run: the run was stopped"):
+                return "没有跑：为了在会话时间内完成，运行被停止"
+            if text.startswith("not run: batch 32"):
+                return "没有跑：为了在负载很高的机器上缩短运行时间，2 线程时不测批量 32"
+            return text
+        whys = sorted({why(s["why"]) for s in skipped})
         compile_words += t(lang, f"没有测的：{len(skipped)} 项（{'；'.join(whys)}）。",
                            f" Not measured: {len(skipped)} "
                            f"entr{'y' if len(skipped) == 1 else 'ies'} ({'; '.join(whys)}).")
