@@ -13,9 +13,13 @@ bandwidth from a large copy, and the fixed cost of one almost empty conv call. O
 glibc, a last pass re-times the channels_last grid with freed memory kept in the process
 (``keep_freed_memory``), which shows what allocating fresh memory on every call costs.
 
-Timing is ``torch.utils.benchmark.Timer.blocked_autorange`` (it synchronises CUDA around each
-block of calls); FLOPs come from ``FlopCounterMode`` and are checked against
-``snippets.formulas``; bytes follow a minimal traffic model (see ``traffic_bytes``).
+Timing is ``torch.utils.benchmark.Timer.blocked_autorange``. On a GPU it reads the wall clock
+and synchronises CUDA around each block of calls; on a CPU it reads CPU time by default (the
+calling thread's with one thread, the process's with several), so that the time other programs
+hold a core on a shared machine is not counted. A measurement whose spread (IQR / median) is
+above ``RELIABLE_SPREAD`` is taken again, and marked unreliable if it stays that wide; the page
+marks every ratio read off such a measurement. FLOPs come from ``FlopCounterMode`` and are
+checked against ``snippets.formulas``; bytes follow a minimal traffic model (see ``traffic_bytes``).
 The result is one JSON file per machine, read by the speed page at build time.
 """
 
@@ -28,6 +32,7 @@ import json
 import os
 import platform
 import sys
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NamedTuple
@@ -53,6 +58,8 @@ __all__ = [
     "formula_flops",
     "traffic_bytes",
     "measure",
+    "RELIABLE_SPREAD",
+    "CLOCKS",
     "measure_roofline",
     "run",
     "validate",
@@ -70,8 +77,10 @@ ROOT = Path(__file__).resolve().parents[1]
 _IN_REPO = (ROOT / "results").is_dir() and (ROOT / "mkdocs.yml").is_file()
 RESULTS_DIR = ROOT / "results" / "speed" if _IN_REPO else Path("bench-results") / "speed"
 SCRATCH_DIR = ROOT / "bench-results" / "tmp" if _IN_REPO else Path("bench-results") / "tmp"
-SCHEMA = 2
+SCHEMA = 3
+READS_SCHEMAS = (2, 3)                        # schema 2: wall clock only, no "reliable" flag
 BYTES_PER_ELEMENT = 4                         # float32
+RELIABLE_SPREAD = 0.10                        # IQR / median above this: the cell is unreliable
 
 
 class Layer(NamedTuple):
@@ -228,25 +237,29 @@ def traffic_bytes(op: str, layer: Layer, batch: int) -> dict[str, int]:
 # --- timing ---------------------------------------------------------------------------------
 # --8<-- [start:measure]
 def measure(fn: Callable[[], object], min_time: float, min_runs: int,
-            threads: int, attempts: int = 1) -> dict[str, float]:
+            threads: int, attempts: int = 1,
+            clock: Callable[[], float] | None = None) -> dict[str, float]:
     """Median and spread of ``fn()``'s time, by ``torch.utils.benchmark``.
 
     Two single calls warm up (allocator, oneDNN/cuDNN kernel choice) and
     estimate the cost, so that a slow call still gets ``min_runs`` runs.
-    ``blocked_autorange`` then times blocks of calls (syncing CUDA around
-    each block) until ``min_time`` seconds are spent. On a shared machine a
-    burst of other work widens the spread: a measurement whose IQR exceeds
-    a quarter of its median is taken again (up to ``attempts`` times) and
-    the tightest one is kept.
+    ``blocked_autorange`` then times blocks of calls until ``min_time``
+    seconds of ``clock`` are spent (default: the wall clock, CUDA synced
+    around each block; on a shared CPU pass ``time.thread_time``: the
+    time other programs hold the core is then not counted). A measurement
+    whose IQR exceeds ``RELIABLE_SPREAD`` of its median is taken again (up
+    to ``attempts`` times), the tightest one is kept, and it is marked
+    ``reliable: False`` if even that one is too wide.
     """
-    timer = Timer("fn()", globals={"fn": fn}, num_threads=threads)
+    kwargs = {} if clock is None else {"timer": clock}
+    timer = Timer("fn()", globals={"fn": fn}, num_threads=threads, **kwargs)
     timer.timeit(1)                        # warm-up
     once = timer.timeit(1).median          # about one call's time
     tries = []
     for _ in range(attempts):
         m = timer.blocked_autorange(min_run_time=max(min_time, min_runs * once))
         tries.append(m)
-        if m.iqr <= 0.25 * m.median:
+        if m.iqr <= RELIABLE_SPREAD * m.median:
             break
     m = min(tries, key=lambda m: m.iqr / m.median)
     times = sorted(m.times)                # seconds per call, one per run
@@ -259,12 +272,33 @@ def measure(fn: Callable[[], object], min_time: float, min_runs: int,
         "runs": len(times),
         "calls_per_run": m.number_per_run,
         "attempts": len(tries),
+        "reliable": m.iqr <= RELIABLE_SPREAD * m.median,
     }
 # --8<-- [end:measure]
 
 
+# clock name -> (what it reads, the function); "auto": CPU time on a CPU, wall on a GPU
+CLOCKS = {
+    "wall": ("wall clock", None),
+    "thread": ("CPU time of the calling thread", time.thread_time),
+    "process": ("CPU time of the whole process", time.process_time),
+}
+
+
+def _clock_for(device, threads: int, clock: str = "auto") -> str:
+    if clock == "auto":
+        return "wall" if _device_type(device) == "cuda" else ("thread" if threads == 1
+                                                               else "process")
+    if clock not in CLOCKS:
+        raise ValueError(f"clock must be 'auto' or one of {tuple(CLOCKS)}, got {clock!r}")
+    if clock != "wall" and _device_type(device) == "cuda":
+        raise ValueError("clock must be 'wall' on a GPU (CPU time does not see the GPU work)")
+    return clock
+
+
 def _measure(fn: Callable[[], object], cfg: dict, threads: int) -> dict[str, float]:
-    return measure(fn, cfg["min_time"], cfg["min_runs"], threads, cfg["attempts"])
+    return measure(fn, cfg["min_time"], cfg["min_runs"], threads, cfg["attempts"],
+                   CLOCKS[cfg.get("clock", "wall")][1])
 
 
 def _device_type(device) -> str:
@@ -361,7 +395,8 @@ def device_info(device, threads: int) -> dict:
 def _progress(i: int, total: int, label: str, t: dict) -> None:
     median, spread = t["median"], t["iqr"] / t["median"] if t["median"] else 0.0
     value = (f"{median * 1e6:9.1f} µs" if median < 1e-3 else f"{median * 1e3:9.2f} ms")
-    print(f"[{i:3d}/{total}] {label:<46} {value} ±{spread:4.0%} ({t['runs']} runs)",
+    flag = "" if t.get("reliable", True) else "  unreliable"
+    print(f"[{i:3d}/{total}] {label:<46} {value} ±{spread:4.0%} ({t['runs']} runs){flag}",
           file=sys.stderr, flush=True)
 
 
@@ -383,7 +418,7 @@ def _measure_grid(grid, device, cfg, threads, progress, tag="") -> list[dict]:
             "layer": layer.key, "size": layer.size, "in_channels": layer.in_channels,
             "out_channels": layer.out_channels, "kernel_size": layer.kernel_size,
             "batch": batch, "layout": layout, "op": op, "flops": flops,
-            "bytes": traffic_bytes(op, layer, batch), "time": t,
+            "bytes": traffic_bytes(op, layer, batch), "time": t, "load": _load_average(),
         })
         if progress:
             _progress(i, len(grid), f"{tag}{layer.label} b{batch} {layout} {op}", t)
@@ -391,7 +426,7 @@ def _measure_grid(grid, device, cfg, threads, progress, tag="") -> list[dict]:
     # more at the end, and keep whichever is tighter.
     if cfg["attempts"] > 1:
         for i, (key, m) in enumerate(zip(grid, measurements), start=1):
-            if m["time"]["iqr"] > 0.25 * m["time"]["median"]:
+            if m["time"]["iqr"] > RELIABLE_SPREAD * m["time"]["median"]:
                 t = time_one(*key)
                 t["attempts"] += m["time"]["attempts"]
                 if t["iqr"] / t["median"] < m["time"]["iqr"] / m["time"]["median"]:
@@ -405,7 +440,7 @@ def _measure_grid(grid, device, cfg, threads, progress, tag="") -> list[dict]:
 
 
 def run(mode: str = "full", device="cpu", threads: int | None = None,
-        progress: bool = True, note: str = "") -> dict:
+        progress: bool = True, note: str = "", clock: str = "auto") -> dict:
     """Run the whole benchmark; return the result (see ``validate`` for its schema).
 
     On a CPU with glibc, a second pass then re-times the channels_last grid after
@@ -417,8 +452,8 @@ def run(mode: str = "full", device="cpu", threads: int | None = None,
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device cuda was asked for, but torch.cuda.is_available() is False")
-    cfg = MODES[mode]
-    threads = threads or cfg["threads"] or torch.get_num_threads()
+    threads = threads or MODES[mode]["threads"] or torch.get_num_threads()
+    cfg = {**MODES[mode], "clock": _clock_for(device, threads, clock)}
     # float32 means float32: no TF32 in cuDNN convs or matmuls (the roof must match)
     saved = (torch.backends.cudnn.allow_tf32, torch.get_float32_matmul_precision())
     torch.backends.cudnn.allow_tf32 = False
@@ -464,6 +499,8 @@ def run(mode: str = "full", device="cpu", threads: int | None = None,
             "dtype": "float32", "tf32": False, "inference_mode": True,
             "cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
             "timer": "torch.utils.benchmark.Timer.blocked_autorange",
+            "clock": cfg["clock"], "clock_reads": CLOCKS[cfg["clock"]][0],
+            "reliable_spread": RELIABLE_SPREAD,
             "min_time_s": cfg["min_time"], "min_runs": cfg["min_runs"],
             "attempts": cfg["attempts"],
             "batches": list(cfg["batches"]), "layouts": list(LAYOUTS), "ops": list(OPS),
@@ -505,8 +542,9 @@ def validate(result: dict) -> dict:
                 "reuse"):
         if key not in result:
             raise ValueError(f"result lacks {key!r}")
-    if result["schema"] != SCHEMA:
-        raise ValueError(f"result schema is {result['schema']}, this code reads {SCHEMA}")
+    if result["schema"] not in READS_SCHEMAS:
+        raise ValueError(f"result schema is {result['schema']}, this code reads "
+                         f"{READS_SCHEMAS}")
     for key in ("type", "name", "threads", "torch"):
         if key not in result["device"]:
             raise ValueError(f"result['device'] lacks {key!r}")
@@ -644,6 +682,10 @@ def main(argv: Iterable[str] | None = None) -> Path:
     parser.add_argument("--threads", type=int, default=None,
                         help=f"CPU threads (default: torch's, here {torch.get_num_threads()}; "
                              f"1 with --quick)")
+    parser.add_argument("--clock", default="auto", choices=["auto", *CLOCKS],
+                        help="what to time: auto (CPU time on a CPU: the thread's with one "
+                             "thread, the process's with several; wall clock on a GPU), wall, "
+                             "thread or process")
     parser.add_argument("--note", default="",
                         help="a remark stored with the result and shown on the page, e.g. how "
                              "busy the machine was")
@@ -655,7 +697,7 @@ def main(argv: Iterable[str] | None = None) -> Path:
         parser.error(f"--threads must be at least 1, got {args.threads}")
     out = args.out or (RESULTS_DIR / f"{args.device}.json" if args.mode == "full"
                        else SCRATCH_DIR / f"{args.device}-quick.json")
-    result = run(args.mode, args.device, args.threads, note=args.note)
+    result = run(args.mode, args.device, args.threads, note=args.note, clock=args.clock)
     path = write_result(result, out)
     print(f"wrote {path}", file=sys.stderr)
     return path

@@ -546,6 +546,10 @@ SEARCHES = [
     ("BN 融合", "reparam", ""),
     ("re-parameterization", "en/reparam", "en"),
     ("fuse BatchNorm", "en/reparam", "en"),
+    ("速度思考", "speed", ""),
+    ("屋顶线", "speed", ""),
+    ("roofline", "en/speed", "en"),
+    ("onnx", "en/speed", "en"),
 ]
 RAW_TEX = re.compile(r"\\(frac|text|times|cdot|left|right)\b|\$")
 

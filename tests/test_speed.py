@@ -10,6 +10,7 @@ import sys
 
 import pytest
 import torch
+from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from snippets import bench
@@ -204,6 +205,15 @@ def ratio_str(x: float) -> str:
     return f"{x:.2f}×" if x < 10 else f"{x:.1f}×"
 
 
+def mark(result: dict, layer, batch, layout) -> str:
+    """The page's † for a ratio whose standard or separable measurement is too wide."""
+    t = {m["op"]: m["time"] for m in result["measurements"]
+         if (m["layer"], m["batch"], m["layout"]) == (layer.key, batch, layout)}
+    ok = all(t[op]["iqr"] <= bench.RELIABLE_SPREAD * t[op]["median"]
+             for op in ("standard", "separable"))
+    return "" if ok else "†"
+
+
 def medians(result: dict) -> dict:
     return {(m["layer"], m["batch"], m["layout"], m["op"]): m["time"]["median"]
             for m in result["measurements"]}
@@ -221,7 +231,7 @@ def test_ratio_table_shows_the_result_files_ratios(results_dir):
             assert row[0] == layer.label
             assert row[1] == ratio_str(1 / (1 / layer.out_channels + 1 / 9))
             want = [ratio_str(med[(layer.key, b, lay, "standard")]
-                              / med[(layer.key, b, lay, "separable")])
+                              / med[(layer.key, b, lay, "separable")]) + mark(cpu, layer, b, lay)
                     for b in cpu["settings"]["batches"] for lay in ("nchw", "channels_last")]
             assert row[2:] == want
 
@@ -282,6 +292,7 @@ def test_closing_quotes_every_layer_at_both_batches(results_dir):
                 for b in result["settings"]["batches"]:
                     ratios = " / ".join(ratio_str(med[(layer.key, b, lay, "standard")]
                                                   / med[(layer.key, b, lay, "separable")])
+                                        + mark(result, layer, b, lay)
                                         for lay in ("channels_last", "nchw"))
                     assert ratios in line, (line, b)
 
@@ -369,3 +380,236 @@ def test_figures_take_a_result_directly(quick_runs):
             fig = getattr(figures, f"fig_{name}")("zh", results={"quick": result})
         assert fig.axes
         plt.close(fig)
+
+
+# --- whole networks ------------------------------------------------------------------------------
+from snippets import net_bench  # noqa: E402
+from snippets.net_bench import StandardConvBlock, mobilenet_v1  # noqa: E402
+from snippets.separable import MOBILENET_V1_BLOCKS, DepthwiseSeparableConv2d  # noqa: E402
+from tests.conftest import flops  # noqa: E402
+
+
+@pytest.mark.parametrize("block, cls", [("separable", DepthwiseSeparableConv2d),
+                                        ("standard", StandardConvBlock)])
+def test_networks_have_the_intended_structure(block, cls):
+    net = mobilenet_v1(block).eval()
+    children = list(net)
+    assert len(children) == 1 + 13 + 3               # stem, 13 blocks, pool, flatten, fc
+    assert isinstance(children[0][0], nn.Conv2d) and children[0][0].stride == (2, 2)
+    blocks = children[1:14]
+    assert all(isinstance(b, cls) for b in blocks)
+    for b, (m, n, s) in zip(blocks, MOBILENET_V1_BLOCKS):
+        convs = [c for c in b.modules() if isinstance(c, nn.Conv2d)]
+        norms = [c for c in b.modules() if isinstance(c, nn.BatchNorm2d)]
+        relus = [c for c in b.modules() if isinstance(c, nn.ReLU)]
+        if block == "separable":   # depthwise 3x3 (groups = M, stride s), then pointwise 1x1
+            assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride, c.groups)
+                    for c in convs] == [(m, m, (3, 3), (s, s), m), (m, n, (1, 1), (1, 1), 1)]
+            assert len(norms) == len(relus) == 2
+        else:                      # ONE standard 3x3 conv of the same shape and stride
+            assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride, c.groups)
+                    for c in convs] == [(m, n, (3, 3), (s, s), 1)]
+            assert len(norms) == len(relus) == 1
+    assert isinstance(children[-1], nn.Linear) and children[-1].in_features == 1024
+    sizes = []
+    hooks = [b.register_forward_hook(lambda mod, i, o: sizes.append(o.shape[-1])) for b in blocks]
+    with torch.inference_mode():
+        assert net(torch.randn(1, 3, 224, 224)).shape == (1, 1000)
+    for h in hooks:
+        h.remove()
+    assert sizes == [112, 56, 56, 28, 28, 14, 14, 14, 14, 14, 14, 7, 7]
+
+
+def test_mobilenet_has_the_papers_multiply_adds_and_parameters(device):
+    net = net_bench.build_network("mobilenet", device)
+    macs = flops(net, torch.randn(1, 3, 224, 224, device=device)) // 2
+    params = sum(p.numel() for p in net.parameters())
+    assert macs == net_bench.count_macs("mobilenet") == net_bench.network_macs("separable")
+    assert params == net_bench.count_params("mobilenet") == net_bench.network_params("separable")
+    assert round(macs / 1e6) == 569 and round(params / 1e6, 1) == 4.2     # Howard et al., Table 1
+
+
+def test_twin_has_the_formulas_multiply_adds_and_parameters():
+    from snippets.formulas import conv2d_macs, conv2d_params
+    macs, params = net_bench.count_macs("standard"), net_bench.count_params("standard")
+    h, want_macs, want_params = 112, conv2d_macs(3, 32, 3, 112) + 1024 * 1000, 864 + 64 + 1025000
+    for m, n, s in MOBILENET_V1_BLOCKS:
+        h = (h + 2 - 3) // s + 1
+        want_macs += conv2d_macs(m, n, 3, h)
+        want_params += conv2d_params(m, n, 3, bias=False) + 2 * n      # conv + BN scale, shift
+    assert macs == want_macs == net_bench.network_macs("standard")
+    assert params == want_params == net_bench.network_params("standard")
+    # the paper's Table 4 ("Conv MobileNet"): 4866 M multiply-adds, 29.3 M parameters
+    assert abs(macs / 1e6 - 4866) < 2 and round(params / 1e6, 1) == 29.3
+    # the ablations differ only by BN: no BN, no multiply-adds counted there either
+    assert net_bench.count_macs("standard_conv") == macs
+
+
+def test_network_counts_on_the_meta_device():
+    calls = {n: net_bench.layer_calls(n) for n in ("mobilenet", "standard")}
+    assert calls["mobilenet"]["conv"] == 1 + 2 * 13 and calls["standard"]["conv"] == 1 + 13
+    assert calls["mobilenet"]["norm"] == calls["mobilenet"]["relu"] == 27
+    b = net_bench.traffic_bytes("mobilenet")
+    assert b["total"] == b["conv"] + b["bn_relu"] + b["other"]
+    assert net_bench.traffic_bytes("mobilenet_conv")["bn_relu"] == 0
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: mobilenet_v1("grouped"), ValueError, "block must be one of"),
+    (lambda: mobilenet_v1(num_classes=0), ValueError, "num_classes"),
+    (lambda: StandardConvBlock(0, 4), ValueError, "in_channels"),
+    (lambda: StandardConvBlock(4, 4, kernel_size=2), ValueError, "kernel_size must be odd"),
+    (lambda: net_bench.build_network("resnet"), ValueError, "name must be one of"),
+    (lambda: net_bench.build_network("mobilenet", layout="nhwc"), ValueError, "layout"),
+    (lambda: net_bench.run("slow"), ValueError, "mode must be one of"),
+    (lambda: net_bench.run("quick", threads=[-1]), ValueError, "threads"),
+])
+def test_net_bench_bad_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+@pytest.fixture(scope="module")
+def net_quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("net") / "net_cpu.json"
+    proc = subprocess.run([sys.executable, "-m", "snippets.net_bench", "--quick", "--out",
+                           str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return out, proc.stderr
+
+
+def test_net_quick_mode_writes_a_valid_result_file(net_quick):
+    path, stderr = net_quick
+    result = net_bench.load_result(path)              # schema, counts = formulas, twins paired
+    assert result["mode"] == "quick" and result["engine"] == "pytorch"
+    assert result["load_average"]["before"] is not None
+    names = {m["network"] for m in result["measurements"]}
+    assert names == {"mobilenet", "standard", "mobilenet_conv", "standard_conv"}
+    assert {m["layout"] for m in result["measurements"]} == set(net_bench.LAYOUTS)
+    for m in result["measurements"]:
+        assert m["clock"] == "thread CPU time" and m["threads"] == 1
+        assert isinstance(m["time"]["reliable"], bool) and m["time"]["wall_mean"] > 0
+    assert len(re.findall(r"^\[ *\d+\] ", stderr, re.M)) == len(result["measurements"])
+
+
+def test_net_validate_and_merge(net_quick):
+    result = json.loads(net_quick[0].read_text())
+    broken = copy.deepcopy(result)
+    broken["measurements"] = [m for m in broken["measurements"] if m["network"] != "standard"]
+    with pytest.raises(ValueError, match="no twin"):
+        net_bench.validate(broken)
+    broken = copy.deepcopy(result)
+    broken["networks"]["mobilenet"]["macs"] += 1
+    with pytest.raises(ValueError, match="differ from snippets.formulas"):
+        net_bench.validate(broken)
+    other = copy.deepcopy(result)
+    for m in other["measurements"]:
+        m["threads"] = 2
+    other["settings"]["threads"] = [2]
+    merged = net_bench.merge_results([result, other])
+    assert len(merged["measurements"]) == 2 * len(result["measurements"])
+    assert merged["settings"]["threads"] == [1, 2] and len(merged["load_average"]["runs"]) == 2
+    # a run stopped early keeps its complete pairs only
+    partial = copy.deepcopy(result)
+    partial["measurements"] = partial["measurements"][:-1]
+    kept = net_bench._pairs_only(partial)
+    assert len(kept["measurements"]) == len(result["measurements"]) - 2
+    net_bench.validate(kept)
+
+
+def synthetic_nets(base: dict, ratio: float, spread: float = 0.01,
+                   device: str | None = None) -> dict:
+    """A network result whose twin is exactly ``ratio`` times slower than MobileNet."""
+    r = copy.deepcopy(base)
+    if device:
+        r["device"].update(type=device, name="Test GPU 9000")
+        r["settings"]["dtypes"] = ["float32"]
+    for m in r["measurements"]:
+        tm = 0.010 * (ratio if m["network"].startswith("standard") else 1.0)
+        m["time"].update(median=tm, min=tm * 0.99, max=tm * 1.01, iqr=spread * tm,
+                         reliable=spread <= net_bench.RELIABLE_SPREAD)
+    return r
+
+
+@pytest.fixture
+def net_dir(tmp_path, monkeypatch, net_quick):
+    monkeypatch.setattr(net_bench, "RESULTS_DIR", tmp_path)
+    base = json.loads(net_quick[0].read_text())
+    base["settings"]["size"] = 224                    # counts as the committed file has them
+    base["networks"] = json.loads((ROOT / "results/speed/net_cpu.json").read_text())["networks"]
+    return tmp_path, base
+
+
+@pytest.mark.parametrize("ratio, words", [(5.0, "the note's claim holds"),
+                                          (2.0, "the note's claim does not hold"),
+                                          (3.05, "cannot decide")])
+def test_verdict_sentence_flips_with_the_data(net_dir, ratio, words):
+    from sitegen.pages import speed
+    tmp, base = net_dir
+    (tmp / "net_cpu.json").write_text(json.dumps(synthetic_nets(base, ratio, spread=0.05)))
+    text = speed.network_verdict("en")
+    cpu_lines = [l for l in text.splitlines() if l.startswith("- **CPU")]
+    assert cpu_lines and all(words in l for l in cpu_lines), text
+    assert f"{ratio:.2f}×" in cpu_lines[0]
+    zh = speed.network_verdict("zh")
+    zh_words = {5.0: "笔记的说法成立", 2.0: "笔记的说法不成立", 3.05: "数据判断不了"}[ratio]
+    assert zh_words in zh
+    # without a GPU network result, the GPU line says so and gives the per-layer verdict
+    assert "not been measured on a GPU yet" in text
+
+
+@pytest.mark.parametrize("ratio, holds", [(0.9, True), (2.5, False)])
+def test_gpu_verdict_flips_with_a_gpu_network_result(net_dir, ratio, holds):
+    from sitegen.pages import speed
+    tmp, base = net_dir
+    (tmp / "net_cpu.json").write_text(json.dumps(synthetic_nets(base, 5.0)))
+    (tmp / "net_cuda.json").write_text(json.dumps(synthetic_nets(base, ratio, device="cuda")))
+    gpu = [l for l in speed.network_verdict("en").splitlines() if l.startswith("- **GPU")]
+    assert gpu and all(("the note's claim holds" in l) == holds for l in gpu)
+    assert "Test GPU 9000" in speed.network_gpu("en")
+
+
+def test_unreliable_cells_are_marked(net_dir):
+    from sitegen.pages import speed
+    tmp, base = net_dir
+    (tmp / "net_cpu.json").write_text(json.dumps(synthetic_nets(base, 5.0, spread=0.3)))
+    table = speed.network_table("en")
+    cells = [c for row in table_rows(table) for c in row[2:] if c != "–"]
+    assert cells and all("†" in c for c in cells)
+    (tmp / "net_cpu.json").write_text(json.dumps(synthetic_nets(base, 5.0, spread=0.02)))
+    cells = [c for row in table_rows(speed.network_table("en")) for c in row[2:] if c != "–"]
+    assert cells and not any("†" in c for c in cells)
+    assert all(c.startswith("**5.00×**") for c in cells)
+
+
+def test_committed_network_result_and_page_pieces():
+    from sitegen.pages import speed
+    result = net_bench.load_result(net_bench.RESULTS_DIR / "net_cpu.json")
+    assert result["mode"] == "full" and result["settings"]["size"] == 224
+    keys = {(m["batch"], m["layout"]) for m in result["measurements"]
+            if m["network"] == "mobilenet" and m["threads"] == 1}
+    assert {1, 8, 32} <= {b for b, _ in keys}
+    for lang in ("zh", "en"):
+        table = speed.network_table(lang)
+        nets = speed._nets()
+        row = next(r for r in table_rows(table) if r[1] == "channels_last")
+        for b, cell in zip(nets.s["batches"], row[2:]):
+            if cell != "–":
+                assert cell.startswith(f"**{ratio_str(nets.ratio(b, 'channels_last', 1, 'float32', 'eager'))}**")
+        closing = speed.network_closing(lang)
+        assert ratio_str(nets.ratio(1, "channels_last", 1, "float32", "eager")) in closing
+
+
+def test_network_figure_shows_the_ratios():
+    import matplotlib.pyplot as plt
+
+    from sitegen.figures import STYLE
+    from sitegen.figures import speed as figures
+    from sitegen.pages import speed
+    nets = speed._nets()
+    want = {round(nets.ratio(*k), 9) for k in nets.keys()}
+    with plt.rc_context(STYLE):
+        fig = figures.fig_network("en")
+    heights = {round(p.get_height(), 9) for c in fig.axes[0].containers for p in c.patches}
+    assert want <= heights
+    plt.close(fig)

@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 from snippets.bench import Lookup, load_results, theory_ratio
 from sitegen.figures import t
 
-__all__ = ["fig_ratio", "fig_roofline", "fig_breakdown"]
+__all__ = ["fig_ratio", "fig_roofline", "fig_breakdown", "fig_network"]
 
 # batch 1 in blues, the large batch in oranges; NCHW light, channels_last dark
 COLORS = {(0, "nchw"): "#9ecae1", (0, "channels_last"): "#2171b5",
@@ -185,4 +185,74 @@ def fig_breakdown(lang: str, results=None, layout: str = "channels_last"):
                       color="black", label=t(lang, "整个可分离块的时间", "whole separable block"))]
     fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
+
+
+def _network_rows(lang, nets) -> list[tuple[str, object, tuple, bool]]:
+    """(label, Nets, key without batch, conv_only) for every way the networks were run."""
+    rows = []
+    cpu = nets["cpu"]
+    for threads in cpu.s["threads"]:
+        for layout in ("channels_last", "nchw"):
+            if any(cpu.has(b, layout, threads, "float32", "eager") for b in cpu.s["batches"]):
+                rows.append((f"PyTorch, {threads}t, {_layout_name(lang, layout)}", cpu,
+                             (layout, threads, "float32", "eager"), False))
+    for b, layout, threads, dtype, mode in cpu.keys(conv_only=True)[:1]:
+        rows.append((t(lang, f"PyTorch，{threads}t，无 BN/ReLU", f"PyTorch, {threads}t, no BN/ReLU"),
+                     cpu, (layout, threads, dtype, mode), True))
+    for b, layout, threads, dtype, mode in cpu.keys(mode="compile")[:1]:
+        rows.append((f"torch.compile, {threads}t", cpu, (layout, threads, dtype, mode), False))
+    if "onnxruntime" in nets:
+        ort = nets["onnxruntime"]
+        for threads in ort.s["threads"]:
+            rows.append((f"ONNX Runtime, {threads}t", ort,
+                         ("nchw", threads, "float32", "onnxruntime"), False))
+    return rows
+
+
+def fig_network(lang: str, nets=None):
+    """How many times faster MobileNet runs than its twin, per batch and way of running."""
+    from sitegen.pages.speed import CLAIM_CPU, _net_results
+    nets = _net_results() if nets is None else nets
+    cpu = nets["cpu"]
+    rows = _network_rows(lang, nets)
+    batches = cpu.s["batches"]
+    fig, ax = plt.subplots(figsize=(7.6, 3.8))
+    width = 0.8 / len(rows)
+    palette = ["#d94801", "#fdae6b", "#6a51a3", "#31a354", "#2171b5", "#9ecae1", "#756bb1"]
+    x = np.arange(len(batches))
+    top = 0.0
+    for j, (label, nt, key, conv_only) in enumerate(rows):
+        name = "mobilenet_conv" if conv_only else "mobilenet"
+        for i, b in enumerate(batches):
+            full = (b, *key)
+            if (name, *full) not in nt._index:
+                continue
+            r = nt.ratio(*full, conv_only=conv_only)
+            top = max(top, r)
+            ok = nt.reliable(*full, conv_only=conv_only)
+            ax.bar(x[i] - 0.4 + width * (j + 0.5), r, width, color=palette[j % len(palette)],
+                   hatch="" if ok else "///", edgecolor="white" if ok else "black",
+                   linewidth=0.5, label=label if i == 0 or not ax.containers else None)
+    info = cpu.result["networks"]
+    flop = info["standard"]["macs"] / info["mobilenet"]["macs"]
+    ax.axhline(flop, color="black", linewidth=1.4,
+               label=t(lang, f"计算量之比 {flop:.2f}×", f"FLOP ratio {flop:.2f}×"))
+    ax.axhline(CLAIM_CPU, color="#c00", linewidth=1.0, linestyle="--",
+               label=t(lang, "笔记：CPU 上快 3 倍以上", "the note: over 3× on a CPU"))
+    ax.axhline(1, color="#555", linewidth=0.8, linestyle=":")
+    ax.set_xticks(x, [t(lang, f"批量 {b}", f"batch {b}") for b in batches])
+    ax.set_ylabel(t(lang, "孪生网络时间 / MobileNet 时间", "twin's time / MobileNet's time"))
+    ax.set_ylim(0, max(top, flop) * 1.15)
+    ax.set_title(t(lang, f"整个网络，CPU：{cpu.result['device']['name']}（斜线：不可靠）",
+                   f"Whole networks, CPU: {cpu.result['device']['name']} (hatched: unreliable)"),
+                 fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    seen = {}
+    for h, lab in zip(handles, labels):
+        seen.setdefault(lab, h)
+    fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=3, fontsize=8,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
     return fig

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from statistics import geometric_mean
 
-from snippets.bench import LAYOUTS, OPS, Layer, Lookup, load_results, theory_ratio
+from snippets.bench import (LAYOUTS, OPS, RELIABLE_SPREAD, Layer, Lookup, load_results,
+                           theory_ratio)
 from sitegen.figures import t
 
 __all__ = [
@@ -19,6 +20,10 @@ __all__ = [
     "times_details", "allocation_finding", "allocation_table", "gap_table",
     "depthwise_finding", "overhead_finding", "layout_finding",
     "batch_finding", "verdict", "gpu_section", "note_check", "closing",
+    "reliability_note", "intensity_finding", "network_facts", "network_machine",
+    "network_table", "network_table_note", "network_verdict", "gpu_layer_verdict",
+    "network_vs_layers", "network_gpu", "network_closing",
+    "exercise_flop_ratio", "exercise_bn_bytes", "exercise_slower", "exercise_intensity",
 ]
 
 OP_NAMES = {"standard": ("标准卷积", "standard"), "separable": ("可分离块", "separable block"),
@@ -59,7 +64,7 @@ def _time(seconds: float) -> str:
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
+    return f"{100 * x:.1f}%" if 0 < x < 0.01 else f"{100 * x:.0f}%"
 
 
 def _span(values, fmt) -> str:
@@ -139,14 +144,27 @@ def machine(lang: str) -> str:
         lang,
         f"本页的 CPU 数字来自 **{d['name']}**，用 {d['threads']} 个线程（机器共 {d['cpu_count']} "
         f"个核），PyTorch {d['torch']}，{date} 测得{mode}。每个中位数至少计时 {s['min_runs']} 次、"
-        f"累计至少 {s['min_time_s']} 秒；表中都给出四分位距（IQR）和计时次数。{note}",
+        f"累计至少 {s['min_time_s']} 秒（{_clock_zh(s)}）；表中都给出四分位距（IQR）和计时次数。{note}",
         f"The CPU numbers on this page come from **{d['name']}** with {d['threads']} "
         f"thread{'s' if d['threads'] != 1 else ''} "
         f"({d['cpu_count']} cores in the machine), PyTorch {d['torch']}, measured on {date}{mode}. "
         f"Each median comes from at least {s['min_runs']} timed runs and at least "
-        f"{s['min_time_s']} s; the tables give the interquartile range (IQR) and the run "
-        f"count.{note}",
+        f"{s['min_time_s']} s ({_clock_en(s)}); the tables give the interquartile range (IQR) "
+        f"and the run count.{note}",
     )
+
+
+def _clock_zh(settings: dict) -> str:
+    return {"thread": "计时读调用线程的 CPU 时间：别的程序占着核的时间不计入",
+            "process": "计时读整个进程的 CPU 时间", "wall": "计时读挂钟时间"}[
+        settings.get("clock", "wall")]
+
+
+def _clock_en(settings: dict) -> str:
+    return {"thread": "timed on the calling thread's CPU time: the time other programs hold "
+                      "the core is not counted",
+            "process": "timed on the whole process's CPU time",
+            "wall": "timed on the wall clock"}[settings.get("clock", "wall")]
 
 
 def layer_table(lang: str) -> str:
@@ -164,6 +182,34 @@ def layer_table(lang: str) -> str:
         rows.append(f"| {layer.label} | {std / 1e6:,.0f} M | {sep / 1e6:,.1f} M | "
                     f"{_ratio(theory_ratio(layer))} | {ai[0]} | {ai[1]} |")
     return "\n".join(rows)
+
+
+def intensity_finding(lang: str) -> str:
+    """Standard vs pointwise intensity: 9x the FLOPs, but not always "about as many bytes"."""
+    lk = _cpu()
+    rows = []
+    for layer in lk.layers:
+        for b in lk.batches:
+            key = (layer, b, "nchw")
+            std, pw = (lk.entry(*key, op)["bytes"] for op in ("standard", "pointwise"))
+            rows.append((layer, b, std["total"] / pw["total"], std["weights"] / std["total"],
+                         lk.intensity(*key, "standard") / lk.intensity(*key, "pointwise")))
+    lo = min(rows, key=lambda r: r[4])
+    hi = max(rows, key=lambda r: r[4])
+    return t(
+        lang,
+        f"标准卷积与逐点卷积读写同样的输入和输出，但权重是它的 9 倍，FLOPs 也是 9 倍。特征图大时"
+        f"（{hi[0].label}，批量 {hi[1]}：权重只占标准卷积搬运量的 {_pct(hi[3])}），两者搬运量相近"
+        f"（{_ratio(hi[2])}），标准卷积的算术强度是逐点卷积的 {_ratio(hi[4])}；权重占大头时"
+        f"（{lo[0].label}，批量 {lo[1]}：权重占 {_pct(lo[3])}），标准卷积要多搬 {_ratio(lo[2])} 的字节，"
+        f"强度只高 {_ratio(lo[4])}。",
+        f"The standard and pointwise convs read and write the same input and output, but the "
+        f"standard conv has 9 times the weights as well as 9 times the FLOPs. With large feature "
+        f"maps ({hi[0].label}, batch {hi[1]}: weights are only {_pct(hi[3])} of the standard "
+        f"conv's bytes) the two move about as many bytes ({_ratio(hi[2])}) and the standard "
+        f"conv's intensity is {_ratio(hi[4])} the pointwise conv's; where weights dominate "
+        f"({lo[0].label}, batch {lo[1]}: {_pct(lo[3])} of the bytes) the standard conv moves "
+        f"{_ratio(lo[2])} the bytes and its intensity is only {_ratio(lo[4])} higher.")
 
 
 def roofline_summary(lang: str, name: str = "cpu") -> str:
@@ -208,7 +254,7 @@ def roofline_summary(lang: str, name: str = "cpu") -> str:
 def _ratio_rows(lang, lk: Lookup, layers_label=True) -> list[str]:
     rows = []
     for layer in lk.layers:
-        cells = [_ratio(lk.ratio(layer, b, layout)) for b in lk.batches
+        cells = [_ratio_cell(lk, layer, b, layout) for b in lk.batches
                  for layout in ("nchw", "channels_last")]
         rows.append(f"| {layer.label} | {_ratio(theory_ratio(layer))} | " + " | ".join(cells)
                     + " |")
@@ -580,7 +626,7 @@ def gpu_section(lang: str) -> str:
         f"{dev} batch {b}" for dev in ("CPU", "GPU") for b in cpu.batches) + " |")
     rows = [head, "|---|--:|" + "--:|" * (2 * len(cpu.batches))]
     for layer in cpu.layers:
-        cells = [" / ".join(_ratio(lk.ratio(layer, b, lay)) for lay in ("channels_last", "nchw"))
+        cells = [" / ".join(_ratio_cell(lk, layer, b, lay) for lay in ("channels_last", "nchw"))
                  for lk in (cpu, gpu) for b in cpu.batches]
         rows.append(f"| {layer.label} | {_ratio(theory_ratio(layer))} | " + " | ".join(cells) + " |")
     d = gpu.result["device"]
@@ -600,6 +646,16 @@ def gpu_section(lang: str) -> str:
              t(lang, f"没有哪一层的可分离块在批量 {b1} 时短于三次空调用：固定开销不是主因。",
                f"No layer's separable block at batch {b1} is shorter than three empty calls: "
                f"fixed per-call cost is not the main effect."))
+    if max(dw_frac) < 0.5:
+        bound += t(
+            lang,
+            f"深度卷积最多只用到拷贝带宽的 {_pct(max(dw_frac))}，所以在 GPU 上它**不是**受内存带宽"
+            f"限制：一次调用的活太少，填不满芯片（占用率低），时间主要花在内核启动和访存延迟上——"
+            f"是延迟与占用率限制，不是带宽限制。",
+            f" The depthwise conv uses at most {_pct(max(dw_frac))} of the copy bandwidth, so on "
+            f"the GPU it is **not** memory-bandwidth-bound: one call has too little work to fill "
+            f"the chip (low occupancy), and its time goes to kernel launches and memory latency: "
+            f"it is latency- and occupancy-bound, not bandwidth-bound.")
     intro = t(
         lang,
         f"GPU 是 **{d['name']}**（PyTorch {d['torch']}，CUDA {d['cuda']}，{gpu.result['created'][:10]} "
@@ -646,10 +702,586 @@ def closing(lang: str) -> str:
         for layer in lk.layers:
             cells = t(lang, "；", "; ").join(
                 t(lang, f"批量 {b}：", f"batch {b}: ") + " / ".join(
-                    _ratio(lk.ratio(layer, b, lay)) for lay in ("channels_last", "nchw"))
+                    _ratio_cell(lk, layer, b, lay) for lay in ("channels_last", "nchw"))
                 for b in lk.batches)
             lines.append(f"- {name.upper()} {layer.label}（{t(lang, '理论', 'theory')} "
                          f"{_ratio(theory_ratio(layer))}）：{cells}" if lang == "zh" else
                          f"- {name.upper()} {layer.label} (theory {_ratio(theory_ratio(layer))}): "
                          f"{cells}")
     return "\n".join(lines)
+
+
+# --- reliability of the per-layer cells ---------------------------------------------------------
+def _reliable(lk: Lookup, *key) -> bool:
+    """A measurement is reliable when its spread (IQR / median) is within the stated bound."""
+    tm = lk.entry(*key)["time"]
+    return tm["iqr"] <= RELIABLE_SPREAD * tm["median"]
+
+
+def _ratio_cell(lk: Lookup, layer, batch, layout) -> str:
+    """The measured ratio, with † when either of its two measurements is unreliable."""
+    ok = all(_reliable(lk, layer, batch, layout, op) for op in ("standard", "separable"))
+    return _ratio(lk.ratio(layer, batch, layout)) + ("" if ok else "†")
+
+
+def reliability_note(lang: str, name: str = "cpu") -> str:
+    lk = _lookups()[name]
+    keys = [(l, b, lay) for l in lk.layers for b in lk.batches for lay in LAYOUTS]
+    bad = [k for k in keys if not all(_reliable(lk, *k, op) for op in ("standard", "separable"))]
+    wide = [lk.entry(*k, op)["time"]["iqr"] / lk.entry(*k, op)["time"]["median"]
+            for k in keys for op in ("standard", "separable")]
+    attempts = lk.result["settings"].get("attempts", 1)
+    clock = lk.result["settings"].get("clock", "wall")
+    clock_words = {"thread": ("调用线程的 CPU 时间", "the calling thread's CPU time"),
+                   "process": ("整个进程的 CPU 时间", "the whole process's CPU time"),
+                   "wall": ("挂钟时间", "wall-clock time")}[clock]
+    if not bad:
+        return t(lang, f"所有比值的两个测量的离散度（IQR / 中位数）都在 {_pct(RELIABLE_SPREAD)} 以内"
+                       f"（计时用{clock_words[0]}）。",
+                 f"Every ratio's two measurements have a spread (IQR / median) within "
+                 f"{_pct(RELIABLE_SPREAD)} (timed by {clock_words[1]}).")
+    return t(
+        lang,
+        f"† 表示这个比值的两个测量中至少有一个在重测（最多 {attempts} 次，另有一轮补测）之后离散度"
+        f"（IQR / 中位数）仍超过 {_pct(RELIABLE_SPREAD)}：不可靠，别从它读出结论。{len(keys)} 个比值里"
+        f"有 {len(bad)} 个这样的格子；所有测量的离散度在 {_span(wide, _pct)} 之间。计时用"
+        f"{clock_words[0]}" + ("：别的程序占着核的时间不计入，但它们对缓存和内存带宽的争用仍然计入。"
+                               if clock != "wall" else "。"),
+        f"† marks a ratio at least one of whose two measurements still had a spread (IQR / "
+        f"median) above {_pct(RELIABLE_SPREAD)} after being taken again (up to {attempts} "
+        f"times, plus one more pass at the end): it is unreliable, read nothing off it. "
+        f"{len(bad)} of the {len(keys)} ratios are such cells; the spreads of all measurements "
+        f"span {_span(wide, _pct)}. Timing reads {clock_words[1]}" + (
+            ": the time other programs hold the core is left out, but their contention for "
+            "caches and memory bandwidth is not." if clock != "wall" else "."))
+
+
+# --- whole networks -------------------------------------------------------------------------------
+NET_FILES = {"cpu": "net_cpu.json", "onnxruntime": "net_onnxruntime.json",
+             "cuda": "net_cuda.json"}
+CLAIM_CPU = 3.0       # the note: "more than three times faster" on a weak platform
+CLAIM_GPU = 1.1       # the note: "no speed-up (sometimes a slow-down)" on a strong GPU
+
+
+class Nets:
+    """Derived numbers of one network result (``snippets.net_bench``)."""
+
+    def __init__(self, result: dict):
+        self.result = result
+        self.s = result["settings"]
+        self._index = {(m["network"], m["batch"], m["layout"], m["threads"], m["dtype"],
+                        m["mode"]): m for m in result["measurements"]}
+
+    def has(self, *key) -> bool:
+        return ("mobilenet", *key) in self._index or ("mobilenet_conv", *key) in self._index
+
+    def entry(self, name, *key) -> dict:
+        return self._index[(name, *key)]
+
+    def time(self, name, *key) -> float:
+        return self.entry(name, *key)["time"]["median"]
+
+    def ratio(self, *key, conv_only: bool = False) -> float:
+        """The twin's time over MobileNet's: how many times faster MobileNet runs."""
+        a, b = ("standard_conv", "mobilenet_conv") if conv_only else ("standard", "mobilenet")
+        return self.time(a, *key) / self.time(b, *key)
+
+    def spread(self, *key, conv_only: bool = False) -> float:
+        """The two measurements' spreads added: a rough relative error of the ratio."""
+        names = ("standard_conv", "mobilenet_conv") if conv_only else ("standard", "mobilenet")
+        return sum(self.entry(n, *key)["time"]["iqr"] / self.time(n, *key) for n in names)
+
+    def reliable(self, *key, conv_only: bool = False) -> bool:
+        names = ("standard_conv", "mobilenet_conv") if conv_only else ("standard", "mobilenet")
+        return all(self.entry(n, *key)["time"]["iqr"] <= RELIABLE_SPREAD * self.time(n, *key)
+                   for n in names)
+
+    def keys(self, mode="eager", dtype="float32", conv_only=False):
+        name = "mobilenet_conv" if conv_only else "mobilenet"
+        return sorted({k[1:] for k in self._index if k[0] == name and k[5] == mode
+                       and k[4] == dtype}, key=lambda k: (k[2], k[1] != "channels_last", k[0]))
+
+    def best_layout(self, batch, threads, dtype="float32", mode="eager") -> str:
+        """The layout in which MobileNet ran fastest (what a deployment would pick)."""
+        layouts = [lay for lay in LAYOUTS if ("mobilenet", batch, lay, threads, dtype, mode)
+                   in self._index]
+        return min(layouts, key=lambda lay: self.time("mobilenet", batch, lay, threads, dtype,
+                                                      mode))
+
+
+def _net_results() -> dict[str, Nets]:
+    from snippets import net_bench
+    out = {}
+    for name, file in NET_FILES.items():
+        path = net_bench.RESULTS_DIR / file
+        if path.exists():
+            out[name] = Nets(net_bench.load_result(path))
+    if "cpu" not in out:
+        raise FileNotFoundError("results/speed/net_cpu.json is missing: run "
+                                "`python -m snippets.net_bench` and commit it")
+    return out
+
+
+def _nets() -> Nets:
+    return _net_results()["cpu"]
+
+
+def _mark(ok: bool) -> str:
+    return "" if ok else "†"
+
+
+def _threads_words(lang, n) -> str:
+    return t(lang, f"{n} 线程", f"{n} thread" + ("s" if n != 1 else ""))
+
+
+def network_facts(lang: str) -> str:
+    info = _nets().result["networks"]
+    mn, st = info["mobilenet"], info["standard"]
+    bn_mn = mn["bytes"]["bn_relu"] / mn["bytes"]["total"]
+    bn_st = st["bytes"]["bn_relu"] / st["bytes"]["total"]
+    return t(
+        lang,
+        f"按 `FlopCounterMode` 数，MobileNet 每张 224×224 图片做 **{mn['macs'] / 1e6:,.1f} M** 次乘加，"
+        f"有 **{mn['params'] / 1e6:.2f} M** 个参数（论文：569 M、4.2 M）；它的标准卷积孪生网络做 "
+        f"**{st['macs'] / 1e6:,.0f} M** 次乘加、有 **{st['params'] / 1e6:.1f} M** 个参数（论文表 4 的 "
+        f"“Conv MobileNet”：4866 M、29.3 M），两者都与 `snippets.formulas` 算出的完全相等。"
+        f"整个网络的计算量之比是 **{_ratio(st['macs'] / mn['macs'])}**。"
+        f"即时模式下，MobileNet 一次前向调用 {mn['calls']['total']} 个模块"
+        f"（{mn['calls']['conv']} 个卷积、{mn['calls']['norm']} 个 BN、{mn['calls']['relu']} 个 ReLU），"
+        f"孪生网络 {st['calls']['total']} 个（各 {st['calls']['conv']} 个）：可分离块把一个卷积变成两个，"
+        f"BN 和 ReLU 也跟着翻倍。按最小访存模型，批量 1 时 MobileNet 的 BN 与 ReLU 要搬运 "
+        f"{mn['bytes']['bn_relu'] / 1e6:,.1f} MB，占它总搬运量的 {_pct(bn_mn)}；孪生网络是 "
+        f"{st['bytes']['bn_relu'] / 1e6:,.1f} MB，占 {_pct(bn_st)}。",
+        f"Counted by `FlopCounterMode`, MobileNet does **{mn['macs'] / 1e6:,.1f} M** "
+        f"multiply-adds per 224×224 image and has **{mn['params'] / 1e6:.2f} M** parameters "
+        f"(the paper: 569 M, 4.2 M); its standard-conv twin does **{st['macs'] / 1e6:,.0f} M** "
+        f"multiply-adds and has **{st['params'] / 1e6:.1f} M** parameters (the paper's Table 4, "
+        f"\"Conv MobileNet\": 4866 M, 29.3 M); both equal what `snippets.formulas` computes. The "
+        f"whole network's FLOP ratio is **{_ratio(st['macs'] / mn['macs'])}**. In eager mode "
+        f"one forward pass of MobileNet calls {mn['calls']['total']} modules "
+        f"({mn['calls']['conv']} convs, {mn['calls']['norm']} BN, {mn['calls']['relu']} ReLU), "
+        f"the twin {st['calls']['total']} ({st['calls']['conv']} of each): the separable block "
+        f"turns one conv into two, and the BN and ReLU double with it. By the minimal traffic "
+        f"model, at batch 1 MobileNet's BN and ReLU move {mn['bytes']['bn_relu'] / 1e6:,.1f} MB, "
+        f"{_pct(bn_mn)} of all it moves; the twin's move {st['bytes']['bn_relu'] / 1e6:,.1f} MB, "
+        f"{_pct(bn_st)}.")
+
+
+def network_machine(lang: str) -> str:
+    nets = _net_results()
+    cpu = nets["cpu"].result
+    d, s = cpu["device"], cpu["settings"]
+    runs = cpu.get("load_average", {}).get("runs") or [cpu["load_average"]]
+    loads = [x for r in runs for x in (r.get("before"), r.get("after")) if x]
+    per = [m["load"][0] for m in cpu["measurements"] if m.get("load")]
+    load = _span(per or [x[0] for x in loads], lambda v: f"{v:.1f}")
+    threads = t(lang, "、", ", ").join(_threads_words(lang, n) for n in s["threads"])
+    ort = nets.get("onnxruntime")
+    err = max(e["max_rel_error"] for e in ort.result["export"].values()) if ort else 0
+    ort_text = t(
+        lang,
+        f"ONNX Runtime {ort.result['device']['onnxruntime']}（CPU 执行器，图优化全开，"
+        f"{_threads_words(lang, ort.s['threads'][0])}）在另一个虚拟环境里跑同样两个网络"
+        f"（用 `torch.onnx.export` 的 TorchScript 导出器导出，输出与 PyTorch 的相对误差不超过 "
+        f"{err:.0e}；{ort.result['created'][:10]} 测得）；网站的构建只读它写下的结果文件，"
+        f"不需要安装 onnxruntime。",
+        f" ONNX Runtime {ort.result['device']['onnxruntime']} (CPU execution provider, all "
+        f"graph optimisations, {_threads_words(lang, ort.s['threads'][0])}) ran the same two "
+        f"networks in a separate virtual environment (exported by `torch.onnx.export`'s "
+        f"TorchScript exporter; outputs within a relative error of {err:.0e} of PyTorch's; "
+        f"measured on {ort.result['created'][:10]}); the site's build only reads the result "
+        f"file it wrote and needs no onnxruntime.") if ort else t(
+        lang, "ONNX Runtime 的结果还没有提交。", " No ONNX Runtime result has been committed yet.")
+    return t(
+        lang,
+        f"网络的 CPU 数字来自 **{d['name']}**（共 {d['cpu_count']} 个核），PyTorch {d['torch']}，"
+        f"{cpu['created'][:10]} 测得，{threads}；每个中位数至少计时 {s['min_runs']} 次，"
+        f"计时读 CPU 时间（单线程是调用线程的，多线程是整个进程的，OpenMP 的等待线程被设为休眠），"
+        f"挂钟时间另存在结果文件里。测量期间机器的平均负载是 {load}（{d['cpu_count']} 个核）："
+        f"别的任务一直在跑，CPU 时间去掉了等核的时间，去不掉它们对缓存的争用。{ort_text}",
+        f"The network CPU numbers come from **{d['name']}** ({d['cpu_count']} cores), PyTorch "
+        f"{d['torch']}, measured on {cpu['created'][:10]} with {threads}; every median comes "
+        f"from at least {s['min_runs']} timed runs, read on CPU time (the calling thread's with "
+        f"one thread, the whole process's with several, OpenMP's waiting threads set to sleep); "
+        f"the wall-clock time is kept in the result file too. The load average during the run "
+        f"was {load} on {d['cpu_count']} cores: other jobs ran all along; CPU time leaves out "
+        f"the time spent waiting for a core, not their contention for the caches.{ort_text}")
+
+
+def network_table(lang: str) -> str:
+    nets = _net_results()
+    cpu = nets["cpu"]
+    batches = cpu.s["batches"]
+    head = t(lang, "| 平台 | 布局 | " + " | ".join(f"批量 {b}" for b in batches) + " |",
+             "| platform | layout | " + " | ".join(f"batch {b}" for b in batches) + " |")
+    rows = [head, "|---|---|" + "--:|" * len(batches)]
+
+    def cells(nets_: Nets, layout, threads, mode="eager", dtype="float32", conv_only=False):
+        out = []
+        for b in batches:
+            key = (b, layout, threads, dtype, mode)
+            name = "mobilenet_conv" if conv_only else "mobilenet"
+            if (name, *key) not in nets_._index:
+                out.append("–")
+                continue
+            r = nets_.ratio(*key, conv_only=conv_only)
+            tm = nets_.time(name, *key)
+            tw = nets_.time("standard_conv" if conv_only else "standard", *key)
+            out.append(f"**{_ratio(r)}**{_mark(nets_.reliable(*key, conv_only=conv_only))} "
+                       f"({_time(tm)} / {_time(tw)})")
+        return out
+
+    for threads in cpu.s["threads"]:
+        for layout in ("nchw", "channels_last"):
+            if not any(cpu.has(b, layout, threads, "float32", "eager") for b in batches):
+                continue
+            label = t(lang, f"PyTorch CPU，{_threads_words(lang, threads)}",
+                      f"PyTorch CPU, {_threads_words(lang, threads)}")
+            rows.append(f"| {label} | {LAYOUT_NAMES[layout]} | "
+                        + " | ".join(cells(cpu, layout, threads)) + " |")
+    conv_keys = {(k[1], k[2]) for k in cpu.keys(conv_only=True)}
+    for layout, threads in sorted(conv_keys):
+        label = t(lang, f"PyTorch CPU，{_threads_words(lang, threads)}，去掉 BN 与 ReLU",
+                  f"PyTorch CPU, {_threads_words(lang, threads)}, without BN and ReLU")
+        rows.append(f"| {label} | {LAYOUT_NAMES[layout]} | "
+                    + " | ".join(cells(cpu, layout, threads, conv_only=True)) + " |")
+    compiled = {(k[1], k[2]) for k in cpu.keys(mode="compile")}
+    for layout, threads in sorted(compiled, key=lambda k: k[0] != "channels_last"):
+        label = t(lang, f"`torch.compile`，{_threads_words(lang, threads)}",
+                  f"`torch.compile`, {_threads_words(lang, threads)}")
+        rows.append(f"| {label} | {LAYOUT_NAMES[layout]} | "
+                    + " | ".join(cells(cpu, layout, threads, mode="compile")) + " |")
+    if "cuda" in nets:
+        g = nets["cuda"]
+        for dtype in g.s["dtypes"]:
+            for layout in ("nchw", "channels_last"):
+                label = f"PyTorch GPU, {dtype}" + ("" if dtype == "float32" else " autocast")
+                rows.append(f"| {label} | {LAYOUT_NAMES[layout]} | "
+                            + " | ".join(cells(g, layout, 1, dtype=dtype)) + " |")
+    if "onnxruntime" in nets:
+        ort = nets["onnxruntime"]
+        for threads in ort.s["threads"]:
+            label = t(lang, f"ONNX Runtime CPU，{_threads_words(lang, threads)}",
+                      f"ONNX Runtime CPU, {_threads_words(lang, threads)}")
+            rows.append(f"| {label} | NCHW | "
+                        + " | ".join(cells(ort, "nchw", threads, mode="onnxruntime")) + " |")
+    return "\n".join(rows)
+
+
+def network_table_note(lang: str) -> str:
+    nets = _net_results()
+    cpu = nets["cpu"]
+    ratio = cpu.result["networks"]["standard"]["macs"] / cpu.result["networks"]["mobilenet"]["macs"]
+    skipped = cpu.result["skipped"]
+    compile_words = ""
+    compiled = cpu.keys(mode="compile")
+    if compiled:
+        secs = [cpu.entry(n, *k)["compile_s"] for k in compiled for n in ("mobilenet", "standard")]
+        compile_words = t(lang, f"`torch.compile` 只在批量 {compiled[0][0]} 测了（每次编译 "
+                                f"{_span(secs, lambda v: f'{v:.0f}')} 秒）。",
+                          f" `torch.compile` was measured at batch {compiled[0][0]} only "
+                          f"(compiling took {_span(secs, lambda v: f'{v:.0f}')} s each).")
+    if skipped:
+        def why(text):
+            if lang == "en":
+                return text
+            if text.startswith("measured, but its twin"):
+                return "测了，但它的孪生网络没测到：舍去"
+            if text.startswith("compile budget"):
+                return "编译时间预算已用完"
+            if text.startswith("not run: the run was stopped"):
+                return "没有跑：为了在会话时间内完成，运行被停止"
+            if text.startswith("not run: batch 32"):
+                return "没有跑：为了在负载很高的机器上缩短运行时间，2 线程时不测批量 32"
+            return text
+        whys = sorted({why(s["why"]) for s in skipped})
+        compile_words += t(lang, f"没有测的：{len(skipped)} 项（{'；'.join(whys)}）。",
+                           f" Not measured: {len(skipped)} "
+                           f"entr{'y' if len(skipped) == 1 else 'ies'} ({'; '.join(whys)}).")
+    elif not compiled and not cpu.s.get("compile"):
+        compile_words += t(lang, "这次运行没有测 `torch.compile`。",
+                           " This run did not measure `torch.compile`.")
+    return t(
+        lang,
+        f"每格是 MobileNet 比孪生网络快的倍数（孪生网络时间 / MobileNet 时间），括号里是 MobileNet / "
+        f"孪生网络每次前向的中位时间；整个网络的计算量之比是 {_ratio(ratio)}。† 表示两个测量中至少有"
+        f"一个的离散度（IQR / 中位数）超过 {_pct(RELIABLE_SPREAD)}。{compile_words}",
+        f"Each cell is how many times faster MobileNet runs than its twin (twin's time / "
+        f"MobileNet's), with the median time per forward pass, MobileNet / twin, in brackets; "
+        f"the whole network's FLOP ratio is {_ratio(ratio)}. † marks a cell at least one of "
+        f"whose two measurements has a spread (IQR / median) above {_pct(RELIABLE_SPREAD)}."
+        f"{compile_words}")
+
+
+def _claim_word(lang, r, spread, claim, gpu=False) -> str:
+    """Whether the note's claim holds at ratio ``r``: "holds", "fails" or, when the margin is
+    within the measurement's spread, "undecided"."""
+    if abs(math.log(r / claim)) <= spread:
+        return t(lang, "差距小于测量的离散度，数据判断不了", "the margin is within the noise: "
+                 "these numbers cannot decide it")
+    holds = (r <= claim) if gpu else (r > claim)
+    return t(lang, "笔记的说法成立" if holds else "笔记的说法不成立",
+             "the note's claim holds" if holds else "the note's claim does not hold")
+
+
+def _verdict_lines(lang, nets: Nets, platform_zh: str, platform_en: str, mode: str,
+                   threads: int, fixed_layout: str | None = None) -> list[str]:
+    lines = []
+    for b in nets.s["batches"]:
+        layouts = [fixed_layout] if fixed_layout else [
+            lay for lay in LAYOUTS if ("mobilenet", b, lay, threads, "float32", mode)
+            in nets._index]
+        if not layouts or ("mobilenet", b, layouts[0], threads, "float32", mode) not in \
+                nets._index:
+            continue
+        layout = fixed_layout or nets.best_layout(b, threads, mode=mode)
+        key = (b, layout, threads, "float32", mode)
+        r, spread = nets.ratio(*key), nets.spread(*key)
+        lines.append(t(
+            lang,
+            f"**{platform_zh}，批量 {b}**（{LAYOUT_NAMES[layout]}）：MobileNet 快 "
+            f"**{_ratio(r)}**{_mark(nets.reliable(*key))}，"
+            f"{_claim_word(lang, r, spread, CLAIM_CPU)}（“算力有限的平台上快三倍以上”）。",
+            f"**{platform_en}, batch {b}** ({LAYOUT_NAMES[layout]}): MobileNet is "
+            f"**{_ratio(r)}**{_mark(nets.reliable(*key))} faster; "
+            f"{_claim_word(lang, r, spread, CLAIM_CPU)} (\"more than three times faster on a "
+            f"platform with little compute\")."))
+    return lines
+
+
+def network_verdict(lang: str) -> str:
+    nets = _net_results()
+    cpu = nets["cpu"]
+    lines = []
+    for threads in cpu.s["threads"]:
+        lines += _verdict_lines(lang, cpu, f"CPU，PyTorch，{_threads_words(lang, threads)}",
+                                f"CPU, PyTorch, {_threads_words(lang, threads)}", "eager",
+                                threads)
+    if "onnxruntime" in nets:
+        ort = nets["onnxruntime"]
+        for threads in ort.s["threads"]:
+            lines += _verdict_lines(lang, ort, f"CPU，ONNX Runtime，{_threads_words(lang, threads)}",
+                                    f"CPU, ONNX Runtime, {_threads_words(lang, threads)}",
+                                    "onnxruntime", threads, "nchw")
+    if "cuda" in nets:
+        g = nets["cuda"]
+        for dtype in g.s["dtypes"]:
+            for b in g.s["batches"]:
+                layout = g.best_layout(b, 1, dtype)
+                key = (b, layout, 1, dtype, "eager")
+                r, spread = g.ratio(*key), g.spread(*key)
+                lines.append(t(
+                    lang,
+                    f"**GPU（{g.result['device']['name']}），{dtype}，批量 {b}**（{LAYOUT_NAMES[layout]}）："
+                    f"MobileNet 快 **{_ratio(r)}**{_mark(g.reliable(*key))}，"
+                    f"{_claim_word(lang, r, spread, CLAIM_GPU, gpu=True)}（“算力足够的 GPU 上没有提速”）。",
+                    f"**GPU ({g.result['device']['name']}), {dtype}, batch {b}** "
+                    f"({LAYOUT_NAMES[layout]}): MobileNet is **{_ratio(r)}**"
+                    f"{_mark(g.reliable(*key))} faster; "
+                    f"{_claim_word(lang, r, spread, CLAIM_GPU, gpu=True)} (\"no speed-up on a GPU "
+                    f"with enough compute\")."))
+    else:
+        lines.append(gpu_layer_verdict(lang))
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def gpu_layer_verdict(lang: str) -> str:
+    """The note's GPU claim against the per-layer GPU result (no GPU network run yet)."""
+    lookups = _lookups()
+    if "cuda" not in lookups:
+        return t(lang, "**GPU**：还没有任何 GPU 测量，无法判断。",
+                 "**GPU**: no GPU measurement yet, so no verdict.")
+    g = lookups["cuda"]
+    keys = [(l, b, lay) for l in g.layers for b in g.batches for lay in LAYOUTS]
+    slower = [k for k in keys if g.ratio(*k) < 1]
+    faster = [g.ratio(*k) for k in keys if g.ratio(*k) >= 1]
+    sep = t(lang, "、", ", ")
+    where = sep.join(f"{l.label} {t(lang, '批量', 'batch')} {b} {LAYOUT_NAMES[lay]}"
+                     f"（{_ratio(g.ratio(l, b, lay))}）" if lang == "zh" else
+                     f"{l.label} batch {b} {LAYOUT_NAMES[lay]} ({_ratio(g.ratio(l, b, lay))})"
+                     for l, b, lay in slower)
+    name = g.result["device"]["name"]
+    if slower:
+        head = t(lang, f"单层上，可分离块只在 {where} 比标准卷积慢，",
+                 f"per layer, the separable block is slower than the standard conv only in "
+                 f"{where}; ")
+    else:
+        head = t(lang, "单层上，可分离块在每一层都比标准卷积快，", "per layer, the separable block "
+                 "is faster than the standard conv everywhere; ")
+    return t(
+        lang,
+        f"**GPU（{name}）**：整个网络还没有在 GPU 上测过（本次会话没有 GPU）。{head}其余 "
+        f"{len(faster)} 个组合快 {_span(faster, _ratio)}。所以单层数据不支持“算力足够的 GPU 上没有"
+        f"提速”：这个说法至多对小批量的大特征图层成立。整网是否如此（BN、ReLU 和更多的内核启动会"
+        f"吃掉多少），要等 `python -m snippets.net_bench --device cuda` 的结果。",
+        f"**GPU ({name})**: the whole networks have not been measured on a GPU yet (this "
+        f"session had none). {head[0].upper() + head[1:]}the other {len(faster)} combinations "
+        f"are {_span(faster, _ratio)} faster. So the per-layer data do not support \"no speed-up "
+        f"on a GPU with enough compute\": at most it holds for the large-map layer at small "
+        f"batch. Whether the network does (how much BN, ReLU and the extra kernel launches eat) "
+        f"awaits `python -m snippets.net_bench --device cuda`.")
+
+
+def network_vs_layers(lang: str) -> str:
+    """Why the network's ratio differs from the per-layer one, from the data."""
+    cpu, lk = _nets(), _cpu()
+    b1 = cpu.s["batches"][0]
+    conv_keys = cpu.keys(conv_only=True)
+    parts = []
+    layer_r = [lk.ratio(l, b1, "channels_last") for l in lk.layers]
+    parts.append(t(
+        lang,
+        f"单层测量（不带 BN 和 ReLU，channels_last，批量 {b1}）里，可分离块快 "
+        f"{_span(layer_r, _ratio)}。",
+        f"Per layer (no BN or ReLU, channels_last, batch {b1}) the separable block was "
+        f"{_span(layer_r, _ratio)} faster."))
+    for b, layout, threads, dtype, mode in conv_keys:
+        key = (b, layout, threads, dtype, mode)
+        if ("mobilenet", *key) not in cpu._index:
+            continue
+        r_conv, r_full = cpu.ratio(*key, conv_only=True), cpu.ratio(*key)
+        share = {n: 1 - cpu.time(f"{n}_conv", *key) / cpu.time(n, *key)
+                 for n in ("mobilenet", "standard")}
+        direction = t(lang, "降到" if r_full < r_conv else "升到",
+                      "down to" if r_full < r_conv else "up to")
+        parts.append(t(
+            lang,
+            f"整个网络去掉 BN 和 ReLU 时（批量 {b}，{LAYOUT_NAMES[layout]}，"
+            f"{_threads_words(lang, threads)}）快 {_ratio(r_conv)}{_mark(cpu.reliable(*key, conv_only=True))}；"
+            f"加上它们，{direction} {_ratio(r_full)}{_mark(cpu.reliable(*key))}。BN 与 ReLU 占 MobileNet "
+            f"时间的 {_pct(share['mobilenet'])}，只占孪生网络的 {_pct(share['standard'])}。",
+            f"The whole network without BN and ReLU (batch {b}, {LAYOUT_NAMES[layout]}, "
+            f"{_threads_words(lang, threads)}) is {_ratio(r_conv)}"
+            f"{_mark(cpu.reliable(*key, conv_only=True))} faster; with them it goes {direction} "
+            f"{_ratio(r_full)}{_mark(cpu.reliable(*key))}. BN and ReLU take "
+            f"{_pct(share['mobilenet'])} of MobileNet's time, only {_pct(share['standard'])} "
+            f"of the twin's."))
+    nets = _net_results()
+    if "onnxruntime" in nets:
+        ort = nets["onnxruntime"]
+        n = ort.s["threads"][0]
+        pairs = [(b, ort.ratio(b, "nchw", n, "float32", "onnxruntime"),
+                  cpu.ratio(b, cpu.best_layout(b, n), n, "float32", "eager"))
+                 for b in ort.s["batches"] if cpu.has(b, "channels_last", n, "float32", "eager")
+                 or cpu.has(b, "nchw", n, "float32", "eager")]
+        if pairs:
+            cells = t(lang, "；", "; ").join(
+                t(lang, f"批量 {b}：{_ratio(ro)}（PyTorch {_ratio(rp)}）",
+                  f"batch {b}: {_ratio(ro)} (PyTorch {_ratio(rp)})") for b, ro, rp in pairs)
+            higher = sum(ro > rp for _, ro, rp in pairs)
+            parts.append(t(
+                lang,
+                f"ONNX Runtime 把 BN 折叠进卷积、把 ReLU 融合进去，它的比值是 {cells}："
+                + ("它在每个批量上都比 PyTorch 即时模式的比值高，去掉额外的遍数和调用，可分离结构省下的"
+                   "计算就有更多变成了时间。" if higher == len(pairs) else
+                   "它并不总比 PyTorch 即时模式的比值高。"),
+                f"ONNX Runtime folds BN into the convs and fuses ReLU; its ratios are {cells}: "
+                + ("a higher ratio than PyTorch's eager mode at every batch: without the extra "
+                   "passes and calls, more of the separable structure's saved arithmetic "
+                   "becomes saved time." if higher == len(pairs) else
+                   "not always a higher ratio than PyTorch's eager mode.")))
+    return t(lang, "", " ").join(parts)
+
+
+def network_gpu(lang: str) -> str:
+    nets = _net_results()
+    if "cuda" in nets:
+        g = nets["cuda"]
+        return t(lang, f"GPU 网络数字来自 **{g.result['device']['name']}**（{g.result['created'][:10]}）。",
+                 f"The GPU network numbers come from **{g.result['device']['name']}** "
+                 f"({g.result['created'][:10]}).")
+    return t(
+        lang,
+        "!!! info \"GPU 上的整网数字：还没有测\"\n\n    本次会话没有 GPU，所以上表没有 GPU 行，本页也不"
+        "给任何 GPU 整网数字；下面“单层”部分的 GPU 数字来自更早的一次 H100 运行（`results/speed/"
+        "cuda.json`）。在有 GPU 的机器上运行 `python -m snippets.net_bench --device cuda`（float32，"
+        "以及 fp16 / bf16 autocast），提交写出的 `results/speed/net_cuda.json`，本页的表格和结论就会"
+        "加上 GPU。",
+        "!!! info \"Whole networks on a GPU: not measured yet\"\n\n    This session had no GPU, so "
+        "the table has no GPU rows and this page gives no GPU network numbers; the GPU numbers "
+        "in the per-layer part below come from an earlier H100 run (`results/speed/cuda.json`). "
+        "Run `python -m snippets.net_bench --device cuda` (float32, and fp16 / bf16 autocast) on "
+        "a machine with a GPU and commit the `results/speed/net_cuda.json` it writes: this "
+        "page's table and verdict then include the GPU.")
+
+
+def network_closing(lang: str) -> str:
+    nets = _net_results()
+    lines = []
+    for name, nt in nets.items():
+        modes = ["onnxruntime"] if name == "onnxruntime" else ["eager", "compile"]
+        for mode in modes:
+            for threads in nt.s["threads"]:
+                for layout in LAYOUTS:
+                    cells = []
+                    for b in nt.s["batches"]:
+                        key = (b, layout, threads, "float32", mode)
+                        if ("mobilenet", *key) in nt._index:
+                            cells.append(t(lang, f"批量 {b}：", f"batch {b}: ")
+                                         + _ratio(nt.ratio(*key)) + _mark(nt.reliable(*key)))
+                    if not cells:
+                        continue
+                    what = {"eager": "PyTorch", "compile": "torch.compile",
+                            "onnxruntime": "ONNX Runtime"}[mode]
+                    lines.append(f"- {what}, {name.upper() if name != 'onnxruntime' else 'CPU'}, "
+                                 f"{_threads_words(lang, threads)}, {LAYOUT_NAMES[layout]}: "
+                                 + t(lang, "；", "; ").join(cells))
+    return "\n".join(lines)
+
+
+# --- exercises ------------------------------------------------------------------------------------
+def exercise_flop_ratio(lang: str) -> str:
+    from snippets.formulas import conv2d_macs, separable_macs
+    from snippets.net_bench import network_macs
+    from snippets.separable import MOBILENET_V1_BLOCKS
+    h, ratios = 112, []
+    for m, n, s in MOBILENET_V1_BLOCKS:
+        h = (h + 2 - 3) // s + 1
+        ratios.append(conv2d_macs(m, n, 3, h) / separable_macs(m, n, 3, h))
+    net = network_macs("standard") / network_macs("separable")
+    return t(lang, f"各块的比值在 {_span(ratios, _ratio)} 之间，整个网络是 {_ratio(net)}。",
+             f"The blocks' ratios span {_span(ratios, _ratio)}; the whole network's is "
+             f"{_ratio(net)}.")
+
+
+def exercise_bn_bytes(lang: str) -> str:
+    info = _nets().result["networks"]
+    mn, st = info["mobilenet"]["bytes"], info["standard"]["bytes"]
+    return t(lang, f"批量 1 时 MobileNet 的 BN 与 ReLU 搬运 {mn['bn_relu'] / 1e6:,.1f} MB"
+                   f"（占 {_pct(mn['bn_relu'] / mn['total'])}），孪生网络 {st['bn_relu'] / 1e6:,.1f} MB"
+                   f"（占 {_pct(st['bn_relu'] / st['total'])}）。",
+             f"At batch 1 MobileNet's BN and ReLU move {mn['bn_relu'] / 1e6:,.1f} MB "
+             f"({_pct(mn['bn_relu'] / mn['total'])} of its bytes), the twin's "
+             f"{st['bn_relu'] / 1e6:,.1f} MB ({_pct(st['bn_relu'] / st['total'])}).")
+
+
+def exercise_slower(lang: str) -> str:
+    parts = []
+    for name, lk in _lookups().items():
+        keys = [(l, b, lay) for l in lk.layers for b in lk.batches for lay in LAYOUTS]
+        slow = [k for k in keys if lk.ratio(*k) < 1]
+        dev = "CPU" if name == "cpu" else "GPU"
+        if slow:
+            cells = t(lang, "、", ", ").join(
+                f"{l.label} {t(lang, '批量', 'batch')} {b} {LAYOUT_NAMES[lay]} "
+                f"({_ratio_cell(lk, l, b, lay)})" for l, b, lay in slow)
+            parts.append(t(lang, f"{dev} 上：{cells}。", f"On the {dev}: {cells}."))
+        else:
+            low = min(keys, key=lambda k: lk.ratio(*k))
+            parts.append(t(
+                lang, f"{dev} 上没有哪一格低于 1，最低的是 {low[0].label} 批量 {low[1]} "
+                      f"{LAYOUT_NAMES[low[2]]}（{_ratio_cell(lk, *low)}）。",
+                f"On the {dev} no cell is below 1; the lowest is {low[0].label} batch {low[1]} "
+                f"{LAYOUT_NAMES[low[2]]} ({_ratio_cell(lk, *low)})."))
+    return t(lang, "", " ").join(parts)
+
+
+def exercise_intensity(lang: str) -> str:
+    lk = _cpu()
+    r = {(l, b): lk.intensity(l, b, "nchw", "standard") / lk.intensity(l, b, "nchw", "pointwise")
+         for l in lk.layers for b in lk.batches}
+    lo, hi = min(r, key=r.get), max(r, key=r.get)
+    return t(lang, f"在 MobileNet 的这些层里，它从 {_ratio(r[lo])}（{lo[0].label}，批量 {lo[1]}）"
+                   f"到 {_ratio(r[hi])}（{hi[0].label}，批量 {hi[1]}）。",
+             f"Over these MobileNet layers it goes from {_ratio(r[lo])} ({lo[0].label}, batch "
+             f"{lo[1]}) to {_ratio(r[hi])} ({hi[0].label}, batch {hi[1]}).")
