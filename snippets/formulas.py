@@ -765,6 +765,8 @@ def repvgg_params(in_channels: int, out_channels: int, stride: int = 1, groups: 
     >>> repvgg_params(64, 64), repvgg_params(64, 64, fused=True)
     (41344, 36928)
     """
+    _boolean("fused", fused)
+    _positive("stride", stride)
     _check_groups(in_channels, out_channels, groups)
     w = in_channels * out_channels // groups          # one tap of a kernel
     if fused:
@@ -781,6 +783,7 @@ def repvgg_macs(in_channels: int, out_channels: int, size: int, stride: int = 1,
     >>> repvgg_macs(64, 64, 56) / repvgg_macs(64, 64, 56, fused=True)
     1.1111111111111112
     """
+    _boolean("fused", fused)
     _check_groups(in_channels, out_channels, groups)
     outputs = _same_size_out(size, stride) ** 2 * out_channels
     return outputs * (in_channels // groups) * (9 if fused else 10)
@@ -794,6 +797,7 @@ def acblock_params(in_channels: int, out_channels: int, kernel_size: int = 3,
     >>> acblock_params(64, 64), acblock_params(64, 64, fused=True)
     (61824, 36928)
     """
+    _boolean("fused", fused)
     _check_groups(in_channels, out_channels, groups)
     w, k = in_channels * out_channels // groups, _positive("kernel_size", kernel_size)
     return k * k * w + out_channels if fused else (k * k + 2 * k) * w + 6 * out_channels
@@ -806,6 +810,7 @@ def acblock_macs(in_channels: int, out_channels: int, size: int, kernel_size: in
     >>> acblock_macs(64, 64, 56) / acblock_macs(64, 64, 56, fused=True)
     1.6666666666666667
     """
+    _boolean("fused", fused)
     _check_groups(in_channels, out_channels, groups)
     k = _positive("kernel_size", kernel_size)
     outputs = _same_size_out(size, stride) ** 2 * out_channels

@@ -38,6 +38,9 @@ def assert_fused_close(actual: torch.Tensor, expected: torch.Tensor) -> None:
 
     >>> assert_fused_close(torch.ones(3) + 1e-6, torch.ones(3))
     """
+    for name, value in (("actual", actual), ("expected", expected)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
     if expected.dtype not in TOLERANCES:
         raise ValueError(f"no tolerance for {expected.dtype}; use float32 or float64")
     scale = expected.detach().abs().max().item() if expected.numel() else 0.0
@@ -48,6 +51,10 @@ def assert_fused_close(actual: torch.Tensor, expected: torch.Tensor) -> None:
 def randomize_batchnorm(module: nn.Module, seed: int = 0) -> nn.Module:
     """Random statistics and affine parameters for every ``BatchNorm2d`` in ``module`` (a
     fresh BatchNorm is the identity and would hide a wrong fold); returns ``module``."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for bn in (m for m in module.modules() if isinstance(m, nn.BatchNorm2d)):
@@ -138,6 +145,15 @@ def conv_bn(in_channels: int, out_channels: int, kernel_size=3, stride=1, paddin
     >>> [name for name, _ in conv_bn(4, 8, 3, padding=1).named_children()]
     ['conv', 'bn']
     """
+    for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
+                        ("groups", groups)):
+        _positive(name, value)
+    for name, value, low in (("kernel_size", kernel_size, 1), ("stride", stride, 1),
+                             ("padding", padding, 0)):
+        for v in value if isinstance(value, (tuple, list)) and len(value) == 2 else [value]:
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise ValueError(f"{name} must be an int >= {low} or a pair of them, got {value!r}")
+    _groups_divide(in_channels, out_channels, groups)
     return nn.Sequential(OrderedDict(
         conv=nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding,
                        groups=groups, bias=False),
@@ -152,7 +168,14 @@ def pad_kernel(weight: torch.Tensor, kernel_size) -> torch.Tensor:
             [0., 1., 0.],
             [0., 0., 0.]])
     """
-    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    if not isinstance(weight, torch.Tensor) or weight.dim() != 4:
+        raise ValueError(f"weight must be a 4-D (out, in/g, kh, kw) tensor, got "
+                         f"{tuple(weight.shape) if isinstance(weight, torch.Tensor) else weight!r}")
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size \
+        if isinstance(kernel_size, (tuple, list)) and len(kernel_size) == 2 else (None, None)
+    for v in (kh, kw):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"kernel_size must be a positive int or a pair, got {kernel_size!r}")
     dh, dw = kh - weight.shape[-2], kw - weight.shape[-1]
     if dh < 0 or dw < 0 or dh % 2 or dw % 2:
         raise ValueError(f"a {tuple(weight.shape[-2:])} kernel cannot be centred in "
@@ -239,6 +262,7 @@ def sequential_kernel(w1, b1, w2, b2, groups: int = 1):
     >>> tuple(w.shape), w[0, 0, 0, 0].item(), b[0].item()
     ((4, 2, 3, 3), 3.0, 27.0)
     """
+    _positive("groups", groups)
     mid, out, cin = w1.shape[0], w2.shape[0], w1.shape[1] * groups
     if w1.shape[-2:] != (1, 1) or w2.shape[1] * groups != mid:
         raise ValueError(f"w1 must be 1x1 and give the {w2.shape[1] * groups} channels w2 "

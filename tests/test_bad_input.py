@@ -31,7 +31,7 @@ POSITIVE = {"in_channels", "out_channels", "kernel_size", "stride", "dilation", 
             "num_classes", "rank", "n", "tile", "feature_size",
             "offset_groups", "t", "d", "length"}
 NON_NEGATIVE = {"padding", "output_padding"}
-BOOLEAN = {"bias", "norm", "activation", "cuda_graph", "modulated", "ceil_mode"}
+BOOLEAN = {"bias", "norm", "activation", "cuda_graph", "modulated", "ceil_mode", "fused"}
 POSITIVE_FLOAT = {"temperature", "start", "end", "anneal_epochs", "rtol", "alpha", "rho",
                   "mask_scale"}
 NON_NEGATIVE_FLOAT = {"epoch"}
@@ -53,7 +53,8 @@ BAD = {
 
 
 # Arguments whose name means something else in one function.
-OVERRIDES = {("input_dependence", "t"): "non_negative"}    # a time step, 0 included
+OVERRIDES = {("input_dependence", "t"): "non_negative",    # a time step, 0 included
+             ("randomize_batchnorm", "seed"): "non_negative"}
 
 
 def domain(name: str, annotation=None, default=None) -> str | None:
@@ -235,7 +236,29 @@ VALID.update({
     "same_padding": ((3,), {"dilation": 2}),
     "fft_multiplications": (((1, 2, 6, 6), (4, 2, 3, 3)), {"padding": 1, "groups": 1}),
 })
-CONSTANTS = {"MOBILENET_V1_BLOCKS", "DYNAMIC_STRATEGIES", "CALCULATOR_KINDS",
+def _bn_conv():
+    return snippets.conv_bn(4, 4, 3, padding=1).eval()
+
+
+VALID.update({
+    # re-parameterisation
+    "ACBlock": ((4, 8), {"kernel_size": 3, "stride": 1, "groups": 2}),
+    "RepVGGBlock": ((4, 8), {"stride": 1, "groups": 2}),
+    "acblock_macs": ((4, 8, 6), {"kernel_size": 3, "stride": 1, "groups": 2, "fused": False}),
+    "acblock_params": ((4, 8), {"kernel_size": 3, "groups": 2, "fused": False}),
+    "assert_fused_close": ((torch.ones(2, 2), torch.ones(2, 2)), {}),
+    "conv_bn": ((4, 8), {"kernel_size": 3, "stride": 1, "padding": 1, "groups": 2}),
+    "fuse_conv_bn": ((_bn_conv()[0], _bn_conv()[1]), {}),
+    "identity_kernel": ((4,), {"kernel_size": 3, "groups": 2}),
+    "merge_parallel": (([nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(4, 4, 1)],), {}),
+    "merge_sequential": ((nn.Conv2d(4, 4, 1, bias=False), nn.Conv2d(4, 4, 3, padding=1)), {}),
+    "pad_kernel": ((t(4, 4, 1, 1), 3), {}),
+    "randomize_batchnorm": ((nn.Sequential(nn.BatchNorm2d(4)),), {"seed": 0}),
+    "repvgg_macs": ((4, 8, 6), {"stride": 1, "groups": 2, "fused": False}),
+    "repvgg_params": ((4, 8), {"stride": 1, "groups": 2, "fused": False}),
+    "sequential_kernel": ((t(4, 4, 1, 1), t(4), t(4, 4, 3, 3), t(4)), {}),
+})
+CONSTANTS = {"TOLERANCES", "MOBILENET_V1_BLOCKS", "DYNAMIC_STRATEGIES", "CALCULATOR_KINDS",
              "SHUFFLENET_V1_CHANNELS", "SHUFFLENET_V1_REPEATS", "SOBEL_X"}
 # Named exceptions, each with its reason.
 EXEMPT = {
@@ -245,6 +268,9 @@ EXEMPT = {
 }
 # The calculator's form holds what the reader typed, valid or not (calculator.js mirrors it):
 # the error belongs to the rows computed from it, so a bad field is checked through them.
+# Tensors of any rank are valid here: an assertion helper, for which different shapes are a
+# failed comparison (AssertionError), not a bad argument; a wrong type is still refused.
+ANY_RANK = {"assert_fused_close"}
 # The calculator shows the formulas' own errors (calculator.js mirrors them word for word), and
 # the formulas call the input's height and width ``size``.
 ALIASES = {("CalculatorInputs", "height"): "size", ("CalculatorInputs", "width"): "size"}
@@ -346,7 +372,10 @@ def test_a_tensor_of_the_wrong_rank_or_type_raises_a_clear_error(name, argument)
     good = inspect.signature(getattr(snippets, name)).bind_partial(*args, **kwargs) \
         .arguments[argument]
     wrong_rank = [good.flatten()] if good.dim() > 1 else []   # 1-D flattened is itself
-    for value in (*wrong_rank, good[None], good.tolist(), None):
+    if name in ANY_RANK:
+        wrong_rank = []
+    wrong_rank += [good[None]] if name not in ANY_RANK else []
+    for value in (*wrong_rank, good.tolist(), None):
         if value is None and inspect.signature(getattr(snippets, name)).parameters[
                 argument].default is None:
             continue
