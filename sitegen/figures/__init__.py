@@ -19,10 +19,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
 
 __all__ = ["LANGS", "STYLE", "figure_functions", "render_svg", "write_all", "t"]
 
 LANGS = ("zh", "en")
+CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC")
 
 # Text stays text in the SVG (the reader's browser draws it with its own fonts, CJK
 # included); the hash salt and the missing date make the bytes reproducible.
@@ -30,11 +32,27 @@ STYLE = {
     "svg.fonttype": "none",
     "svg.hashsalt": "conv-atlas",
     "font.family": "sans-serif",
-    "font.sans-serif": ["WenQuanYi Micro Hei", "Noto Sans CJK SC", "DejaVu Sans"],
+    "font.sans-serif": [*CJK_FONTS, "DejaVu Sans"],
     "font.size": 11,
     "axes.unicode_minus": False,
     "figure.dpi": 100,
 }
+
+
+def register_cjk_fonts() -> None:
+    """Make sure matplotlib knows the installed CJK font, even with a font cache written before
+    the font was installed (matplotlib does not rescan): otherwise the Chinese words of a label
+    that also holds math (``"$M$ 个通道"``) are drawn as dummy symbols (¤), since mathtext takes
+    them from the first font it finds. tests/test_accessibility.py checks every figure."""
+    known = {entry.name for entry in font_manager.fontManager.ttflist}
+    if known.intersection(CJK_FONTS):
+        return
+    for path in font_manager.findSystemFonts():
+        if any(word in Path(path).name.lower() for word in ("wqy", "microhei", "notosanscjk")):
+            font_manager.fontManager.addfont(path)
+
+
+register_cjk_fonts()
 
 
 def t(lang: str, zh: str, en: str) -> str:
