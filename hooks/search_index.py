@@ -16,8 +16,10 @@ browser by tests/test_browser.py):
 * Material's Chinese query segmenter (``segment`` in its search worker, 9.x) never tries the
   whole remaining query as one word (``j < query.length``), so a query that is exactly one
   indexed word (可分离, 上采样) is cut into shorter pieces and ranks unrelated pages first.
-  The built worker is patched to include the last character; the build fails if the code
-  it patches is not found (tests/test_site.py would not notice a silent no-op).
+  And it joins the pieces with ``"* "`` before its query transform appends another ``*``, so
+  every piece but the last becomes ``膨胀**`` and matches nothing: 膨胀卷积 searched only for
+  卷积. The built worker is patched for both; the build fails if the code it patches is not
+  found, so a Material update cannot turn the patch into a silent no-op.
 """
 
 import html
@@ -34,6 +36,10 @@ _TAG = re.compile(r"<[^>]+>")
 # Material's segmenter: for every start i, the longest indexed word query.slice(i, j), j < length
 _SEGMENT_LOOP = "for(let o=s+1;o<t.length;o++)t.slice(s,o)in e"
 _SEGMENT_FIXED = "for(let o=s+1;o<=t.length;o++)t.slice(s,o)in e"
+# ... and how the search joins the pieces (the transform adds the wildcard to each term)
+_SEGMENT_JOIN = '[...fe(s,this.index.invertedIndex)].join("* ")'
+_SEGMENT_JOIN_FIXED = '[...fe(s,this.index.invertedIndex)].join(" ")'
+
 # Material flattens tables into text: long runs of numbers (measured tables) are not searched for
 _NUMBER_RUN = re.compile(r"[\d.,:/%×·²→µ()\s-]{30,}")
 # jieba's word breaks (U+200B, 3 bytes each) next to a space or punctuation that already
@@ -63,12 +69,14 @@ def patch_query_segmenter(site_dir: Path) -> None:
         return
     for worker in workers:
         code = worker.read_text()
-        if _SEGMENT_FIXED in code:
-            continue
-        if code.count(_SEGMENT_LOOP) != 1:
-            raise PluginError(f"{worker.name}: Material's query segmenter changed; "
-                              "hooks/search_index.py's patch no longer applies (check it)")
-        worker.write_text(code.replace(_SEGMENT_LOOP, _SEGMENT_FIXED))
+        for old, new in ((_SEGMENT_LOOP, _SEGMENT_FIXED), (_SEGMENT_JOIN, _SEGMENT_JOIN_FIXED)):
+            if new in code:
+                continue
+            if code.count(old) != 1:
+                raise PluginError(f"{worker.name}: Material's query segmenter changed; "
+                                  "hooks/search_index.py's patch no longer applies (check it)")
+            code = code.replace(old, new)
+        worker.write_text(code)
 
 
 def on_post_page(output, page, config):
