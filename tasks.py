@@ -7,7 +7,9 @@
 """
 
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -43,6 +45,19 @@ def parallel(args: list[str]) -> list[str]:
     if chosen:
         return []
     return ["-n", str(max(1, min(4, os.cpu_count() or 1))), "--dist", "loadgroup"]
+def install_axe() -> None:
+    """axe-core for the accessibility tests, from the npm registry at the version package.json
+    pins, into node_modules/ (git-ignored). Without npm the browser tests say what is missing."""
+    wanted = json.loads((ROOT / "package.json").read_text())["devDependencies"]["axe-core"]
+    installed = ROOT / "node_modules" / "axe-core" / "package.json"
+    if installed.exists() and json.loads(installed.read_text()).get("version") == wanted:
+        return
+    if shutil.which("npm") is None:
+        print("npm not found: the accessibility tests need axe-core (apt-get install npm)", flush=True)
+        return
+    print(f"Installing axe-core {wanted} into node_modules/ …", flush=True)
+    subprocess.run(["npm", "install", "--no-save", "--no-package-lock", "--no-audit", "--no-fund",
+                    "--loglevel=error", f"axe-core@{wanted}"], cwd=ROOT, check=True)
 
 
 def main() -> int:
@@ -64,6 +79,8 @@ def main() -> int:
     if command == "profile":
         install()
         return subprocess.call([PYTHON, "-m", "tools.profile_build", *args], cwd=ROOT, env=env)
+        install_axe()
+        return subprocess.call([PYTHON, "-m", "pytest", *args], cwd=ROOT, env=env)
     print(__doc__)
     return 2
 

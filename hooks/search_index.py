@@ -7,15 +7,39 @@ language (``search/search_index.json`` for zh, ``en/search/search_index.json`` f
 locations relative to that language's root), as UTF-8, without code blocks or long runs of table numbers, and without the
 notebook pages (each repeats its chapter, which links to it). English pages are pointed at
 their own index by giving Material's ``__config.base`` the English root.
+
+Two things make the index find what readers type (tests/search_queries.tsv, checked in the
+browser by tests/test_browser.py):
+
+* A code block is dropped, but the public functions and classes it defines are kept as words
+  (``channel_shuffle``, ``ResizeConv2d``): readers search for the names they saw.
+* Material's Chinese query segmenter (``segment`` in its search worker, 9.x) never tries the
+  whole remaining query as one word (``j < query.length``), so a query that is exactly one
+  indexed word (可分离, 上采样) is cut into shorter pieces and ranks unrelated pages first.
+  And it joins the pieces with ``"* "`` before its query transform appends another ``*``, so
+  every piece but the last becomes ``膨胀**`` and matches nothing: 膨胀卷积 searched only for
+  卷积. The built worker is patched for both; the build fails if the code it patches is not
+  found, so a Material update cannot turn the patch into a silent no-op.
 """
 
+import html
 import json
 import re
 from pathlib import Path
 
 from mkdocs import plugins
+from mkdocs.exceptions import PluginError
 
 _CODE_BLOCK = re.compile(r"<pre\b.*?</pre>", re.S)
+_DEFINED = re.compile(r"^[ \t]*(?:def|class)[ \t]+([A-Za-z]\w*)", re.M)
+_TAG = re.compile(r"<[^>]+>")
+# Material's segmenter: for every start i, the longest indexed word query.slice(i, j), j < length
+_SEGMENT_LOOP = "for(let o=s+1;o<t.length;o++)t.slice(s,o)in e"
+_SEGMENT_FIXED = "for(let o=s+1;o<=t.length;o++)t.slice(s,o)in e"
+# ... and how the search joins the pieces (the transform adds the wildcard to each term)
+_SEGMENT_JOIN = '[...fe(s,this.index.invertedIndex)].join("* ")'
+_SEGMENT_JOIN_FIXED = '[...fe(s,this.index.invertedIndex)].join(" ")'
+
 # Material flattens tables into text: long runs of numbers (measured tables) are not searched for
 _NUMBER_RUN = re.compile(r"[\d.,:/%×·²→µ()\s-]{30,}")
 # jieba's word breaks (U+200B, 3 bytes each) next to a space or punctuation that already
@@ -32,6 +56,29 @@ def is_notebook(location: str) -> bool:
     return re.match(r"(en/)?notebooks/", location) is not None
 
 
+def defined_names(block: str) -> str:
+    """The public functions and classes a highlighted code block defines, as words."""
+    code = html.unescape(_TAG.sub("", block))
+    names = [n for n in dict.fromkeys(_DEFINED.findall(code)) if not n.startswith("_")]
+    return f" <code>{' '.join(names)}</code> " if names else " "
+
+
+def patch_query_segmenter(site_dir: Path) -> None:
+    workers = list((site_dir / "assets" / "javascripts" / "workers").glob("search.*.min.js"))
+    if not workers:
+        return
+    for worker in workers:
+        code = worker.read_text()
+        for old, new in ((_SEGMENT_LOOP, _SEGMENT_FIXED), (_SEGMENT_JOIN, _SEGMENT_JOIN_FIXED)):
+            if new in code:
+                continue
+            if code.count(old) != 1:
+                raise PluginError(f"{worker.name}: Material's query segmenter changed; "
+                                  "hooks/search_index.py's patch no longer applies (check it)")
+            code = code.replace(old, new)
+        worker.write_text(code)
+
+
 def on_post_page(output, page, config):
     if is_english(page.file.dest_uri):
         # Material resolves base against the page URL; "../.." + "/en/" is the English root
@@ -41,13 +88,14 @@ def on_post_page(output, page, config):
 
 @plugins.event_priority(-200)  # after mkdocs-static-i18n (-100) merged both languages' entries
 def on_post_build(config):
+    patch_query_segmenter(Path(config["site_dir"]))
     path = Path(config["site_dir"]) / "search" / "search_index.json"
     if not path.exists():
         return
     index = json.loads(path.read_text())
     docs = [d for d in index["docs"] if not is_notebook(d["location"])]
     for doc in docs:
-        text = _NUMBER_RUN.sub(" ", _CODE_BLOCK.sub(" ", doc["text"]))
+        text = _NUMBER_RUN.sub(" ", _CODE_BLOCK.sub(lambda m: defined_names(m[0]), doc["text"]))
         doc["text"] = _REDUNDANT_BREAK.sub(r"\1", text)
     zh = [d for d in docs if not is_english(d["location"])]
     en = [{**d, "location": d["location"][len("en/"):]} for d in docs if is_english(d["location"])]

@@ -552,6 +552,12 @@ SEARCHES = [
     ("onnx", "en/speed", "en"),
 ]
 RAW_TEX = re.compile(r"\\(frac|text|times|cdot|left|right)\b|\$")
+# What readers type (zh + en: chapter names, alternative names, terms, function names), one
+# "query<TAB>page" per line; searched from the home page of the expected page's language.
+SEARCHES += [(query, page, "en" if page == "en" or page.startswith("en/") else "")
+             for query, page in (line.split("\t")[:2] for line in
+                                 (ROOT / "tests" / "search_queries.tsv").read_text().splitlines()
+                                 if line.strip() and not line.startswith("#"))]
 
 
 @pytest.fixture(scope="module")

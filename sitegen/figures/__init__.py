@@ -20,10 +20,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
 
-__all__ = ["LANGS", "STYLE", "figure_functions", "render_svg", "write_all", "t"]
+__all__ = ["LANGS", "STYLE", "figure_functions", "render_svg", "write_all", "t", "text_colour", "ink"]
 
 LANGS = ("zh", "en")
+CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC")
 
 # Text stays text in the SVG (the reader's browser draws it with its own fonts, CJK
 # included); the hash salt and the missing date make the bytes reproducible.
@@ -31,11 +33,59 @@ STYLE = {
     "svg.fonttype": "none",
     "svg.hashsalt": "conv-atlas",
     "font.family": "sans-serif",
-    "font.sans-serif": ["WenQuanYi Micro Hei", "Noto Sans CJK SC", "DejaVu Sans"],
+    "font.sans-serif": [*CJK_FONTS, "DejaVu Sans"],
     "font.size": 11,
     "axes.unicode_minus": False,
     "figure.dpi": 100,
 }
+
+
+def register_cjk_fonts() -> None:
+    """Make sure matplotlib knows the installed CJK font, even with a font cache written before
+    the font was installed (matplotlib does not rescan): otherwise the Chinese words of a label
+    that also holds math (``"$M$ 个通道"``) are drawn as dummy symbols (¤), since mathtext takes
+    them from the first font it finds. tests/test_accessibility.py checks every figure."""
+    known = {entry.name for entry in font_manager.fontManager.ttflist}
+    if known.intersection(CJK_FONTS):
+        return
+    for path in font_manager.findSystemFonts():
+        if any(word in Path(path).name.lower() for word in ("wqy", "microhei", "notosanscjk")):
+            font_manager.fontManager.addfont(path)
+
+
+register_cjk_fonts()
+
+
+def text_colour(background) -> str:
+    """Near-black or white, whichever reads better on ``background`` (labels on coloured
+    cells: WCAG asks 4.5:1; tests/test_accessibility.py measures every figure's text)."""
+    from matplotlib.colors import to_rgb
+
+    def luminance(rgb):
+        c = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in rgb]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+    lum = luminance(to_rgb(background))
+    on_white = 1.05 / (lum + 0.05)
+    on_dark = (lum + 0.05) / (luminance(to_rgb("#111111")) + 0.05)
+    return "white" if on_white >= on_dark else "#111111"
+
+
+def ink(colour, on="#ffffff", ratio: float = 4.5) -> str:
+    """``colour`` darkened just enough to be read as text on ``on`` (words drawn in a group's
+    colour keep its hue)."""
+    from matplotlib.colors import to_hex, to_rgb
+
+    def luminance(rgb):
+        c = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in rgb]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+    rgb, back = to_rgb(colour), luminance(to_rgb(on))
+    for step in range(101):
+        mixed = [v * (1 - step / 100) for v in rgb]
+        if (back + 0.05) / (luminance(mixed) + 0.05) >= ratio:
+            return to_hex(mixed)
+    return "#000000"
 
 
 def t(lang: str, zh: str, en: str) -> str:

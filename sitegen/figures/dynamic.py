@@ -6,7 +6,7 @@ import torch
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
 from snippets.dynamic import temperature_schedule
-from sitegen.figures import t
+from sitegen.figures import t, text_colour
 
 SAMPLE_COLORS = ["#4c72b0", "#dd8452", "#55a868"]
 KERNEL_COLORS = ["#8da0cb", "#fc8d62", "#66c2a5", "#e78ac3"]
@@ -72,7 +72,7 @@ def _stack(ax, x, y, n, colors, w=0.5, h=0.32, labels=None):
                                edgecolor="#333", linewidth=0.8))
         if labels:
             ax.text(x + w / 2, top + h * 0.46, labels[i], ha="center", va="center",
-                    fontsize=7.5, color="white")
+                    fontsize=7.5, color=text_colour(colors[i]))
 
 
 def fig_fold(lang: str, batch: int = 3, channels: int = 2, out_channels: int = 2):

@@ -14,7 +14,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
 from torch import nn
 
-from sitegen.figures import t
+from sitegen.figures import ink, t, text_colour
 from snippets.grouped import (
     ChannelShuffle,
     block_diagonal_weight,
@@ -72,7 +72,7 @@ def _connection_panel(ax, lang, channels, kernels, groups, bands, title):
         for g in range(groups):  # name the groups beside the inputs
             ax.text(in_x - 0.25, channels - (g + 0.5) * depth,
                     t(lang, f"第{g + 1}组", f"group {g + 1}"), rotation=90, ha="right",
-                    va="center", fontsize=9, color=GROUP_COLORS[g])
+                    va="center", fontsize=9, color=ink(GROUP_COLORS[g]))
     ax.set_title(title, fontsize=11, pad=30)
     ax.set_xlim(-1.2, out_x + 1.1)
     ax.set_ylim(-0.4, channels + 1.0)
@@ -133,7 +133,7 @@ def fig_channel_shuffle(lang: str, channels: int = 9, groups: int = 3):
         for y, c in ((top, p), (bottom, int(order[p]))):
             _cell(ax, xs[p], y, w, w, GROUP_COLORS[c // per_group])
             ax.text(xs[p] + w / 2, y + w / 2, str(c), ha="center", va="center", fontsize=9,
-                    color="white")
+                    color=text_colour(GROUP_COLORS[c // per_group]))
     for g in range(groups):
         left, right = xs[g * per_group], xs[(g + 1) * per_group - 1] + w
         for y, va, dy in ((top + w, "bottom", 0.12), (bottom, "top", -0.12)):

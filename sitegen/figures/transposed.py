@@ -6,7 +6,7 @@ import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
 
-from sitegen.figures import t
+from sitegen.figures import t, text_colour
 from snippets.formulas import conv_output_size, conv_transpose_output_size
 from snippets.transposed import conv_matrix, overlap_counts
 
@@ -181,12 +181,12 @@ def fig_checkerboard(lang: str):
         if col == 0:
             top.set_ylabel(t(lang, "一维重叠数", "1-D overlap"), fontsize=9)
         vmax = int(c2.max())  # each map on its own scale: the pattern, not the level, matters
-        bottom.imshow(c2.numpy(), cmap="Oranges" if kind == "transposed" else "Blues",
-                      vmin=0, vmax=vmax)
+        cmap = plt.get_cmap("Oranges" if kind == "transposed" else "Blues")
+        bottom.imshow(c2.numpy(), cmap=cmap, vmin=0, vmax=vmax)
         for r, row in enumerate(c2.tolist()):
             for c, v in enumerate(row):
                 bottom.text(c, r, str(v), ha="center", va="center", fontsize=7.5,
-                            color="white" if v > 0.6 * vmax else "#222")
+                            color=text_colour(cmap(v / vmax if vmax else 0.0)))
         bottom.set_xticks([])
         bottom.set_yticks([])
     fig.tight_layout()
