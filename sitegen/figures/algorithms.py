@@ -11,7 +11,7 @@ from sitegen.pages.algorithms import crossover, result
 from snippets.algorithms import fft_size, im2col_matrix
 
 GRID = "#9a9a9a"
-HIGHLIGHT = "#d9534f"
+HIGHLIGHT = "#b52b27"
 TILE_COLORS = ["#3b6fc4", "#f5a25d", "#4caf50", "#9c6ade"]
 
 
@@ -120,7 +120,7 @@ def fig_crossover(lang: str):
     ks = [r["kernel_size"] for r in res["rows"]]
     series = [("conv2d", "F.conv2d", "#333333", "o-"),
               ("fft", t(lang, "FFT（每次变换卷积核）", "FFT (kernels transformed per call)"),
-               "#d9534f", "s-"),
+               "#b52b27", "s-"),
               ("fft_cached", t(lang, "FFT（复用卷积核频谱）", "FFT (kernel spectrum reused)"),
                "#3b6fc4", "^--")]
     fig, ax = plt.subplots(figsize=(6.6, 3.9), layout="constrained")
@@ -129,9 +129,9 @@ def fig_crossover(lang: str):
                 label=label, ms=4.5)
     k = crossover(res, "fft")
     if k is not None:
-        ax.axvline(k, color="#d9534f", lw=0.8, ls=":")
+        ax.axvline(k, color="#b52b27", lw=0.8, ls=":")
         ax.annotate(t(lang, f"k = {k}", f"k = {k}"), (k, ax.get_ylim()[1]), xytext=(4, -14),
-                    textcoords="offset points", color="#d9534f", fontsize=10)
+                    textcoords="offset points", color="#b52b27", fontsize=10)
     ax.set_yscale("log")
     ax.set_xticks(ks)
     ax.set_xlabel(t(lang, "卷积核尺寸 k（填充 k // 2）", "kernel size k (padding k // 2)"))
