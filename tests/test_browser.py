@@ -603,8 +603,8 @@ def page_of(url: str) -> str:
 
 
 # Known misses on the merged site (found in the last integration run, causes not yet fixed):
-# another chapter's heading outranks the page that explains the term. strict=True: the day one
-# starts passing, this list must shrink. Recorded in the closing note; issue 24 stays open.
+# another chapter's heading outranks the page that explains the term. Not strict: when one
+# is fixed it passes as XPASS and leaves this list. Recorded in the closing note; issue 24 stays open.
 KNOWN_MISSES = {"depthwise", "卷积算法", "1x1 卷积", "3D convolution", "1x1 convolution", "逐点卷积",
                 "感受野", "receptive field", "atrous spatial pyramid pooling", "卷积基础", "填充方式"}
 SEARCH_CASES = [pytest.param(*s, marks=pytest.mark.xfail(strict=False, reason="known miss"))
