@@ -75,12 +75,11 @@ def main() -> int:
                                 *args], cwd=ROOT, env=env)
     if command == "test":
         install()
+        install_axe()
         return subprocess.call([PYTHON, "-m", "pytest", *parallel(args), *args], cwd=ROOT, env=env)
     if command == "profile":
         install()
         return subprocess.call([PYTHON, "-m", "tools.profile_build", *args], cwd=ROOT, env=env)
-        install_axe()
-        return subprocess.call([PYTHON, "-m", "pytest", *args], cwd=ROOT, env=env)
     print(__doc__)
     return 2
 

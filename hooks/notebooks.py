@@ -63,9 +63,11 @@ def on_config(config):
     return config
 
 
-# mkdocs-jupyter gives headings with only non-ASCII text an empty id (``<h2 id="">输出尺寸``)
-# while its table of contents links them as ``#_1``, ``#_2``: give each heading its TOC id.
-_EMPTY_ID_HEADING = re.compile(r'<h([1-6]) id="">(.*?)<a class="anchor-link" href="#">', re.S)
+# mkdocs-jupyter's heading ids and its table of contents disagree: a heading with only
+# non-ASCII text gets an empty id (``<h2 id="">输出尺寸``) that the TOC links as ``#_1``, and
+# two headings with the same ASCII part both get it (``# …1×1 卷积`` and ``## 1×1 卷积与瓶颈``
+# are both ``id="11"``) where the TOC says ``#11`` and ``#11_1``: give each heading its TOC id.
+_HEADING = re.compile(r'<h([1-6]) id="[^"]*">(.*?)<a class="anchor-link" href="#[^"]*">', re.S)
 
 
 def _toc_items(items):
@@ -91,4 +93,4 @@ def on_page_content(html, page, config, files):
                         f'<a class="anchor-link" href="#{item.id}">')
         return match[0]
 
-    return _EMPTY_ID_HEADING.sub(give_id, html)
+    return _HEADING.sub(give_id, html)

@@ -7,8 +7,9 @@ A figure is drawn again only when something it is made from changed. Its key is 
   statements, so a new chapter or helper module is covered without configuration);
   ``sitegen/figures/__init__.py`` (``render_svg``, the style) always counts. A package's
   ``__init__.py`` counts when it is imported by name (``from sitegen.figures import t``), not
-  for each of its submodules (``from snippets.formulas import f`` does not make every figure
-  depend on every module that ``snippets/__init__.py`` re-exports);
+  for each of its submodules (``from snippets.formulas import f`` and ``from snippets import
+  net_bench`` do not make every figure depend on every module that ``snippets/__init__.py``
+  re-exports);
 * every file under ``results/`` (the measured data some figures plot; it changes rarely);
 * the figure's name and language, the versions of Python, matplotlib, numpy and torch, and
   the font files matplotlib resolves for the figure style (text metrics shape the layout);
@@ -90,9 +91,12 @@ def imported_names(path: Path) -> frozenset[str]:
                 base = ".".join(package + ([node.module] if node.module else []))
             else:
                 base = node.module or ""
-            if base:
+            subs = [f"{base}.{alias.name}" if base else alias.name for alias in node.names]
+            names.update(subs)
+            # ``from snippets import net_bench`` takes a submodule, nothing the package's
+            # __init__.py defines: the package counts only if some name is not a module
+            if base and not all(module_file(sub) for sub in subs):
                 names.add(base)
-            names.update(f"{base}.{alias.name}" if base else alias.name for alias in node.names)
     _names_memo[memo_key] = frozenset(names)
     return _names_memo[memo_key]
 

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from matplotlib.patches import Rectangle
 
-from sitegen.figures import t
+from sitegen.figures import ink, t, text_colour
 from sitegen.pages.algorithms import crossover, result
 from snippets.algorithms import fft_size, im2col_matrix
 
@@ -15,10 +15,14 @@ HIGHLIGHT = "#b52b27"
 TILE_COLORS = ["#3b6fc4", "#f5a25d", "#4caf50", "#9c6ade"]
 
 
-def _cell(ax, x, y, text, face, edge=GRID, lw=0.6, fontsize=9, color="#222"):
+def _cell(ax, x, y, text, face, edge=GRID, lw=0.6, fontsize=9, color=None):
+    """A square at (x, y) with ``text`` in it: in ``color`` darkened until it reads on ``face``
+    (4.5:1), or black/white by the face when no colour is asked for."""
     ax.add_patch(Rectangle((x, y), 1, 1, facecolor=face, edgecolor=edge, lw=lw))
     if text != "":
-        ax.text(x + 0.5, y + 0.5, text, ha="center", va="center", fontsize=fontsize, color=color)
+        ink_colour = text_colour(face) if color is None else ink(color, on=face)
+        ax.text(x + 0.5, y + 0.5, text, ha="center", va="center", fontsize=fontsize,
+                color=ink_colour)
 
 
 def fig_im2col(lang: str, height: int = 4, width: int = 5, k: int = 3):

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from sitegen.figures import t
+from sitegen.figures import ink, t
 from snippets.deformable import deform_conv2d
 
 F64 = torch.float64
@@ -82,7 +82,7 @@ def fig_bilinear(lang: str, py: float = 1.3, px: float = 1.6):
         ax.text(qx + (-0.12 if qx < px else 0.12), qy + (-0.14 if qy < py else 0.2),
                 f"{w:.2f}", ha="right" if qx < px else "left", fontsize=10, color=BLUE)
     ax.plot(px, py, "*", color=ORANGE, markersize=16)
-    ax.annotate(f"$p = ({py:g},\\ {px:g})$", (px, py), (2.35, 2.75), color=ORANGE, fontsize=10,
+    ax.annotate(f"$p = ({py:g},\\ {px:g})$", (px, py), (2.35, 2.75), color=ink(ORANGE), fontsize=10,
                 arrowprops=dict(arrowstyle="->", color=ORANGE, linewidth=0.8))
     ax.set_title(t(lang, "权重 = $g(q_y, p_y)\\,g(q_x, p_x)$，和为 1",
                    "weight = $g(q_y, p_y)\\,g(q_x, p_x)$, summing to 1"), fontsize=10)

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from matplotlib.colors import TwoSlopeNorm
 from torch import nn
 
-from sitegen.figures import t
+from sitegen.figures import t, text_colour
 from sitegen.pages.reparam import CASE_NAMES, border_case, load_result
 from snippets.reparam import (ACBlock, RepVGGBlock, conv_bn, fuse_conv_bn, identity_kernel,
                               merge_parallel, merge_sequential, pad_kernel,
@@ -22,7 +22,7 @@ TRAIN_COLOR, FUSED_COLOR = "#9aa7b8", "#d94801"
 def _kernel(ax, kernel, vmax, numbers=True, title=""):
     """One k x k kernel as a heat map, values written in the cells."""
     kernel = np.asarray(kernel, dtype=float)
-    ax.imshow(kernel, cmap=CMAP, norm=TwoSlopeNorm(0.0, -vmax, vmax))
+    image = ax.imshow(kernel, cmap=CMAP, norm=TwoSlopeNorm(0.0, -vmax, vmax))
     kh, kw = kernel.shape
     ax.set_xticks(np.arange(-0.5, kw, 1), minor=True)
     ax.set_yticks(np.arange(-0.5, kh, 1), minor=True)
@@ -36,7 +36,7 @@ def _kernel(ax, kernel, vmax, numbers=True, title=""):
                 v = kernel[i, j]
                 text = "0" if v == 0 else f"{v:.2f}".replace("-0.00", "0.00")
                 ax.text(j, i, text, ha="center", va="center",
-                        fontsize=8.5, color="white" if abs(v) > 0.6 * vmax else "#222")
+                        fontsize=8.5, color=text_colour(image.cmap(image.norm(v))))
     ax.set_title(title, fontsize=10)
 
 
@@ -206,7 +206,7 @@ def fig_border(lang: str):
             for j in range(error.shape[1]):
                 v = error[i, j]
                 ax.text(j, i, "0" if v < 1e-12 else f"{v:.2f}", ha="center", va="center",
-                        fontsize=7.5, color="white" if v > 0.6 * vmax else "#333")
+                        fontsize=7.5, color=text_colour(image.cmap(image.norm(v))))
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(title, fontsize=10)
