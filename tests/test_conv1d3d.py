@@ -167,7 +167,7 @@ def test_conv3d_page_rows_match_torch():
     (lambda: FM.conv3d_macs(4, 4, 3, (2, 2, 0)), ValueError, "output_size must be a positive"),
     (lambda: FM.conv2plus1d_mid_channels(4, 4, 0, 3), ValueError, "t must be a positive"),
     (lambda: FM.conv2plus1d_params(4, 4, 3, 3, mid_channels=0), ValueError,
-     "out_channels must be a positive"),
+     "mid_channels must be a positive"),
     (lambda: CausalConv1d(3, 4, 2, groups=2), ValueError, "divisible by groups"),
     (lambda: CausalConv1d(3, 4, 0), ValueError, "kernel_size must be a positive"),
     (lambda: causal_stack(4, 2), ValueError, "dilations must be a non-empty sequence"),
