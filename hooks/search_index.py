@@ -20,6 +20,10 @@ browser by tests/test_browser.py):
   every piece but the last becomes ``膨胀**`` and matches nothing: 膨胀卷积 searched only for
   卷积. The built worker is patched for both; the build fails if the code it patches is not
   found, so a Material update cannot turn the patch into a silent no-op.
+* Readers type ``1x1`` and ``3D``; the pages write ``1×1`` and (in English) ``3-D``. The worker's
+  query gets ``×`` between two numbers (``1x1`` and ``1*1`` search for ``1×1``), and the index
+  writes ``1-D``/``2-D``/``3-D`` as ``1D``/``2D``/``3D`` (``-`` separates words, so ``3-D``
+  would be the two words ``3`` and ``d``).
 """
 
 import html
@@ -39,6 +43,11 @@ _SEGMENT_FIXED = "for(let o=s+1;o<=t.length;o++)t.slice(s,o)in e"
 # ... and how the search joins the pieces (the transform adds the wildcard to each term)
 _SEGMENT_JOIN = '[...fe(s,this.index.invertedIndex)].join("* ")'
 _SEGMENT_JOIN_FIXED = '[...fe(s,this.index.invertedIndex)].join(" ")'
+# ... where the query enters the worker: "1x1" becomes "1×1", as the pages write it
+_QUERY_START = r'search(e){if(e=e.replace(new RegExp("\\p{sc=Han}+","gu")'
+_QUERY_START_FIXED = (r'search(e){if(e=e.replace(/(\d)\s*[xX*]\s*(\d)/g,"$1\u00d7$2"),'
+                      r'e=e.replace(new RegExp("\\p{sc=Han}+","gu")')
+_N_D = re.compile(r"\b([123])-D\b")
 
 # Material flattens tables into text: long runs of numbers (measured tables) are not searched for
 _NUMBER_RUN = re.compile(r"[\d.,:/%×·²→µ()\s-]{30,}")
@@ -69,7 +78,8 @@ def patch_query_segmenter(site_dir: Path) -> None:
         return
     for worker in workers:
         code = worker.read_text()
-        for old, new in ((_SEGMENT_LOOP, _SEGMENT_FIXED), (_SEGMENT_JOIN, _SEGMENT_JOIN_FIXED)):
+        for old, new in ((_SEGMENT_LOOP, _SEGMENT_FIXED), (_SEGMENT_JOIN, _SEGMENT_JOIN_FIXED),
+                         (_QUERY_START, _QUERY_START_FIXED)):
             if new in code:
                 continue
             if code.count(old) != 1:
@@ -96,7 +106,8 @@ def on_post_build(config):
     docs = [d for d in index["docs"] if not is_notebook(d["location"])]
     for doc in docs:
         text = _NUMBER_RUN.sub(" ", _CODE_BLOCK.sub(lambda m: defined_names(m[0]), doc["text"]))
-        doc["text"] = _REDUNDANT_BREAK.sub(r"\1", text)
+        doc["text"] = _N_D.sub(r"\1D", _REDUNDANT_BREAK.sub(r"\1", text))
+        doc["title"] = _N_D.sub(r"\1D", doc["title"])
     zh = [d for d in docs if not is_english(d["location"])]
     en = [{**d, "location": d["location"][len("en/"):]} for d in docs if is_english(d["location"])]
     for out, entries in ((path, zh), (Path(config["site_dir"]) / "en" / "search" / path.name, en)):

@@ -498,8 +498,6 @@ SEARCHES = [
     # query, the page that must come first, the home page the reader searches from
     ("深度可分离", "separable", ""),
     ("深度可分离卷积", "separable", ""),
-    # Not "可分离" alone: Material matches the query's last word as a prefix, and the
-    # grouped chapter's many 分组 outrank the separable page (a known gap, not yet fixed).
     ("转置", "transposed", ""),
     ("转置卷积", "transposed", ""),
     ("transposed", "en/transposed", "en"),
@@ -602,16 +600,7 @@ def page_of(url: str) -> str:
     return url.split("?")[0].split("#")[0]
 
 
-# Known misses on the merged site (found in the last integration run, causes not yet fixed):
-# another chapter's heading outranks the page that explains the term. Not strict: when one
-# is fixed it passes as XPASS and leaves this list. Recorded in the closing note; issue 24 stays open.
-KNOWN_MISSES = {"depthwise", "卷积算法", "1x1 卷积", "3D convolution", "1x1 convolution", "逐点卷积",
-                "感受野", "receptive field", "atrous spatial pyramid pooling", "卷积基础", "填充方式"}
-SEARCH_CASES = [pytest.param(*s, marks=pytest.mark.xfail(strict=False, reason="known miss"))
-                if s[0] in KNOWN_MISSES else s for s in SEARCHES]
-
-
-@pytest.mark.parametrize("query, expected, home", SEARCH_CASES, ids=[s[0] for s in SEARCHES])
+@pytest.mark.parametrize("query, expected, home", SEARCHES, ids=[s[0] for s in SEARCHES])
 def test_search_finds_the_page(search_tab, site_server, site_dir, query, expected, home):
     if not (site_dir / expected / "index.html").exists():
         browser_support.skip_or_fail(f"/{expected}/ is not in this build yet (its chapter is not merged)")
