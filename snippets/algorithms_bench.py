@@ -22,7 +22,6 @@ import datetime
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.benchmark import Timer
 
+from snippets.bench import cpu_name, load_average, timing_stats
 from snippets.algorithms import conv2d_fft, kernel_spectrum
 
 __all__ = ["FULL", "QUICK", "IMPLEMENTATIONS", "TYPICAL_LAYERS", "conv_backend", "onednn_implementations",
@@ -56,28 +56,6 @@ TYPICAL_LAYERS = [
     ("11×11, 16→16, 64×64", 1, 16, 16, 64, 11, 1),
     ("31×31, 16→16, 64×64", 1, 16, 16, 64, 31, 1),
 ]
-
-
-def _load_average() -> list[float] | None:
-    try:
-        return [round(v, 2) for v in os.getloadavg()]
-    except (AttributeError, OSError):
-        return None
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _stats(times: list[float]) -> dict:
-    q1, median, q3 = statistics.quantiles(times, n=4) if len(times) > 1 else times * 3
-    return {"median_ms": median * 1e3, "iqr_ms": (q3 - q1) * 1e3, "runs": len(times)}
 
 
 def conv_backend(batch, cin, cout, size, k, groups=1, stride=1) -> str:
@@ -132,7 +110,7 @@ def run(quick: bool = False, clock: str = "cpu") -> dict:
         raise ValueError(f"clock must be 'cpu' or 'wall', got {clock!r}")
     cfg = QUICK if quick else FULL
     torch.set_num_threads(1)
-    load_before = _load_average()
+    load_before = load_average()
     timer_kwargs = {"timer": time.thread_time} if clock == "cpu" else {}
     b, c, n = cfg["batch"], cfg["channels"], cfg["size"]
     torch.manual_seed(0)
@@ -159,7 +137,7 @@ def run(quick: bool = False, clock: str = "cpu") -> dict:
                                            "spectrum": spectrum}, **timer_kwargs)
                     pooled[name] += timer.blocked_autorange(
                         min_run_time=cfg["min_run_time"]).times
-            times = {name: _stats(t) for name, t in pooled.items()}
+            times = {name: timing_stats(t) for name, t in pooled.items()}
             rows.append({"kernel_size": k, "padding": p, "times": times,
                          "backend": conv_backend(b, c, c, n, k)})
             print(f"k = {k:2d}: " + ", ".join(
@@ -179,7 +157,7 @@ def run(quick: bool = False, clock: str = "cpu") -> dict:
     return {
         "benchmark": "F.conv2d versus conv2d_fft over kernel sizes (snippets.algorithms_bench)",
         "device": "cpu",
-        "device_name": _cpu_name(),
+        "device_name": cpu_name(),
         "torch": torch.__version__,
         "onednn": torch.backends.mkldnn.is_available(),
         "threads": 1,
@@ -187,7 +165,7 @@ def run(quick: bool = False, clock: str = "cpu") -> dict:
         "python": platform.python_version(),
         "mode": "torch.inference_mode, float32, one thread",
         "clock": "thread CPU time" if clock == "cpu" else "wall clock",
-        "load_average": {"before": load_before, "after": _load_average()},
+        "load_average": {"before": load_before, "after": load_average()},
         "quick": quick,
         "config": {"batch": b, "in_channels": c, "out_channels": c, "size": n,
                    "padding": "k // 2 (same size)", "kernel_sizes": list(cfg["kernel_sizes"])},

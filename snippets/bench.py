@@ -31,6 +31,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -61,6 +62,10 @@ __all__ = [
     "RELIABLE_SPREAD",
     "CLOCKS",
     "measure_roofline",
+    "cpu_name",
+    "device_name",
+    "load_average",
+    "timing_stats",
     "run",
     "validate",
     "write_result",
@@ -366,22 +371,42 @@ def keep_freed_memory() -> bool:
         return False
 
 
+# --- what every benchmark records (the other *_bench modules import these) -------------------
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_name(device) -> str:
+    device = torch.device(device)
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
+
+
+def load_average() -> list[float] | None:
+    """The machine's 1, 5 and 15 minute load averages: how busy it was (None if unknown)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+def timing_stats(times: list[float]) -> dict:
+    """Median and interquartile range (ms) of per-run times in seconds."""
+    q1, median, q3 = statistics.quantiles(times, n=4) if len(times) > 1 else times * 3
+    return {"median_ms": median * 1e3, "iqr_ms": (q3 - q1) * 1e3, "runs": len(times)}
+
+
 def device_info(device, threads: int) -> dict:
     device = torch.device(device)
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-    else:
-        name = platform.processor() or platform.machine()
-        try:
-            for line in Path("/proc/cpuinfo").read_text().splitlines():
-                if line.startswith("model name"):
-                    name = line.split(":", 1)[1].strip()
-                    break
-        except OSError:
-            pass
     return {
         "type": device.type,
-        "name": name,
+        "name": device_name(device),
         "threads": threads,
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
@@ -418,7 +443,7 @@ def _measure_grid(grid, device, cfg, threads, progress, tag="") -> list[dict]:
             "layer": layer.key, "size": layer.size, "in_channels": layer.in_channels,
             "out_channels": layer.out_channels, "kernel_size": layer.kernel_size,
             "batch": batch, "layout": layout, "op": op, "flops": flops,
-            "bytes": traffic_bytes(op, layer, batch), "time": t, "load": _load_average(),
+            "bytes": traffic_bytes(op, layer, batch), "time": t, "load": load_average(),
         })
         if progress:
             _progress(i, len(grid), f"{tag}{layer.label} b{batch} {layout} {op}", t)
@@ -461,7 +486,7 @@ def run(mode: str = "full", device="cpu", threads: int | None = None,
     torch.manual_seed(0)
     grid = [(layer, batch, layout, op) for layer in cfg["layers"] for batch in cfg["batches"]
             for layout in LAYOUTS for op in OPS]
-    load_before = _load_average()
+    load_before = load_average()
     if progress and load_before and load_before[0] > 0.5 * (os.cpu_count() or 1):
         print(f"warning: load average {load_before[0]:.1f} on {os.cpu_count()} cores: other "
               f"work is running, timings will be noisy (with several threads, a thread that "
@@ -508,20 +533,12 @@ def run(mode: str = "full", device="cpu", threads: int | None = None,
             "bytes_model": "minimal traffic: each conv reads its input and weights once and "
                            "writes its output once (float32)",
         },
-        "load_average": {"before": load_before, "after": _load_average()},
+        "load_average": {"before": load_before, "after": load_average()},
         "note": note,
         "roofline": roofline,
         "measurements": measurements,
         "reuse": reuse,
     }
-
-
-def _load_average() -> list[float] | None:
-    """The machine's 1, 5 and 15 minute load averages: how busy it was (None if unknown)."""
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except (AttributeError, OSError):
-        return None
 
 
 # --- the result file --------------------------------------------------------------------------

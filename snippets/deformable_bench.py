@@ -30,7 +30,6 @@ import datetime
 import json
 import os
 import platform
-import statistics
 import time
 from pathlib import Path
 
@@ -39,6 +38,7 @@ import torch.nn.functional as F
 from torch.utils.benchmark import Timer
 
 from snippets import deformable
+from snippets.bench import device_name, load_average, timing_stats
 from snippets.deformable import deform_conv2d, deform_output_size
 
 __all__ = ["FULL", "QUICK", "IMPLEMENTATIONS", "run", "main"]
@@ -51,30 +51,6 @@ RESULTS = ROOT / "results" / "deformable" if _IN_REPO else Path("bench-results")
 FULL = dict(channels=64, size=56, kernel_size=3, batch=8, min_run_time=0.4, rounds=3)
 QUICK = dict(channels=4, size=8, kernel_size=3, batch=2, min_run_time=0.01, rounds=1)
 IMPLEMENTATIONS = ("conv2d", "deform_v1", "deform_v2", "sampling", "contraction")
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _load_average() -> list[float] | None:
-    try:
-        return [round(v, 2) for v in os.getloadavg()]
-    except (AttributeError, OSError):
-        return None
-
-
-def _stats(times: list[float]) -> dict:
-    q1, median, q3 = statistics.quantiles(times, n=4) if len(times) > 1 else times * 3
-    return {"median_ms": median * 1e3, "iqr_ms": (q3 - q1) * 1e3, "runs": len(times)}
 
 
 def _stages(x, offset, weight, bias, mask, padding):
@@ -121,7 +97,7 @@ def run(device: str = "cpu", quick: bool = False, threads: int | None = 1,
         raise ValueError("clock='cpu' needs device 'cpu' and one thread "
                          f"(got {device!r}, {torch.get_num_threads()} threads)")
     timer_kwargs = {"timer": time.thread_time} if clock == "cpu" else {}
-    load_before = _load_average()
+    load_before = load_average()
     dev = torch.device(device)
     c, size, k, batch = cfg["channels"], cfg["size"], cfg["kernel_size"], cfg["batch"]
     pad = k // 2
@@ -149,12 +125,12 @@ def run(device: str = "cpu", quick: bool = False, threads: int | None = 1,
                 timer = Timer("f()", globals={"f": calls[name]}, num_threads=threads,
                               label=name, **timer_kwargs)
                 times[name].extend(timer.blocked_autorange(min_run_time=cfg["min_run_time"]).times)
-    stats = {name: _stats(t) for name, t in times.items()}
+    stats = {name: timing_stats(t) for name, t in times.items()}
     base = stats["conv2d"]["median_ms"]
     return {
         "benchmark": "deform_conv2d forward against F.conv2d (snippets.deformable_bench)",
         "device": dev.type,
-        "device_name": _device_name(dev),
+        "device_name": device_name(dev),
         "torch": torch.__version__,
         "threads": threads,
         "cpu_count": os.cpu_count(),
@@ -162,7 +138,7 @@ def run(device: str = "cpu", quick: bool = False, threads: int | None = 1,
         "platform": platform.platform(),
         "mode": "torch.inference_mode, float32",
         "clock": "thread CPU time" if clock == "cpu" else "wall clock",
-        "load_average": {"before": load_before, "after": _load_average()},
+        "load_average": {"before": load_before, "after": load_average()},
         "quick": quick,
         "config": {"in_channels": c, "out_channels": c, "size": size, "kernel_size": k,
                    "padding": pad, "batch": batch, "offset_std": 1.0,

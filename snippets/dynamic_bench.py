@@ -45,6 +45,7 @@ import torch
 from torch import nn
 from torch.utils.benchmark import Timer
 
+from snippets.bench import device_name, load_average, timing_stats
 from snippets.dynamic import CondConv2d, DynamicConv2d, ODConv2d, dynamic_conv2d_loop
 
 __all__ = ["FULL", "QUICK", "IMPLEMENTATIONS", "PARTS", "device_name", "run", "profile",
@@ -61,35 +62,6 @@ QUICK = dict(channels=8, size=12, kernel_size=3, num_kernels=4, batches=(1, 2),
              min_run_time=0.01, rounds=1)
 LAYOUTS = ("contiguous", "channels_last")
 IMPLEMENTATIONS = ("static", "dynamic", "fast", "grouped", "loop", "reference")
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return cpu_name()
-
-
-def _load_average() -> list[float] | None:
-    """1, 5 and 15 minute load averages (how busy the machine was), where the OS has them."""
-    try:
-        return [round(v, 2) for v in os.getloadavg()]
-    except (AttributeError, OSError):
-        return None
-
-
-def _stats(times: list[float]) -> dict:
-    q1, median, q3 = statistics.quantiles(times, n=4) if len(times) > 1 else times * 3
-    return {"median_ms": median * 1e3, "iqr_ms": (q3 - q1) * 1e3, "runs": len(times)}
 
 
 def run(device: str = "cpu", quick: bool = False, threads: int | None = None,
@@ -113,7 +85,7 @@ def run(device: str = "cpu", quick: bool = False, threads: int | None = None,
         raise ValueError("clock='cpu' needs device 'cpu' and one thread "
                          f"(got {device!r}, {torch.get_num_threads()} threads)")
     timer_kwargs = {"timer": time.thread_time} if clock == "cpu" else {}
-    load_before = _load_average()
+    load_before = load_average()
     dev = torch.device(device)
     c, size, k = cfg["channels"], cfg["size"], cfg["kernel_size"]
     torch.manual_seed(0)
@@ -155,7 +127,7 @@ def run(device: str = "cpu", quick: bool = False, threads: int | None = None,
                         times[name].extend(m.times)
                 rows.append({"batch": batch, "layout": layout,
                              "auto_strategy": dynamic.resolved_strategy(x),
-                             "times": {name: _stats(t) for name, t in times.items()}})
+                             "times": {name: timing_stats(t) for name, t in times.items()}})
     return {
         "benchmark": "DynamicConv2d forward (snippets.dynamic_bench)",
         "device": dev.type,
@@ -167,7 +139,7 @@ def run(device: str = "cpu", quick: bool = False, threads: int | None = None,
         "platform": platform.platform(),
         "mode": "torch.inference_mode, float32",
         "clock": "thread CPU time" if clock == "cpu" else "wall clock",
-        "load_average": {"before": load_before, "after": _load_average()},
+        "load_average": {"before": load_before, "after": load_average()},
         "quick": quick,
         "config": {"in_channels": c, "out_channels": c, "size": size, "kernel_size": k,
                    "padding": k // 2, "num_kernels": cfg["num_kernels"],
@@ -233,7 +205,7 @@ def part_times(dynamic: DynamicConv2d, x: torch.Tensor, min_run_time: float = 0.
                 m = Timer("f()", globals={"f": f}, num_threads=torch.get_num_threads(),
                           **kwargs).blocked_autorange(min_run_time=min_run_time)
                 times[name].extend(m.times)
-    return {name: _stats(t) for name, t in times.items()}
+    return {name: timing_stats(t) for name, t in times.items()}
 
 
 def profile(device: str = "cpu", threads: int | None = None, batches=(1, 32),
@@ -261,7 +233,7 @@ def profile(device: str = "cpu", threads: int | None = None, batches=(1, 32),
         layers["DynamicConv2d, cuda_graph=True"] = DynamicConv2d(c, c, k, padding=1,
                                                                  cuda_graph=True)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
-    load_before = _load_average()
+    load_before = load_average()
     rows = []
     with torch.inference_mode():
         for batch in batches:
@@ -329,7 +301,7 @@ def profile(device: str = "cpu", threads: int | None = None, batches=(1, 32),
         "note": "times are the profiler's wall-clock times, each part's median over the calls "
                 "(the profiler adds a few microseconds per operator); ops_per_call counts "
                 "the top-level aten operators one forward dispatches",
-        "load_average": {"before": load_before, "after": _load_average()},
+        "load_average": {"before": load_before, "after": load_average()},
         "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec="seconds"),
         "rows": rows,

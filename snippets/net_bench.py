@@ -39,6 +39,7 @@ from torch import nn
 from torch.utils.benchmark import Timer
 from torch.utils.flop_counter import FlopCounterMode
 
+from snippets.bench import device_name, load_average
 from snippets.formulas import conv2d_macs, conv2d_params, separable_macs, separable_params
 from snippets.separable import MOBILENET_V1_BLOCKS, DepthwiseSeparableConv2d
 
@@ -310,27 +311,10 @@ def _progress(i: int, label: str, t: dict) -> None:
           flush=True)
 
 
-def _load_average() -> list[float] | None:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except (AttributeError, OSError):
-        return None
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def device_info(device: torch.device) -> dict:
     return {
         "type": device.type,
-        "name": torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name(),
+        "name": device_name(device),
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
         "cuda": torch.version.cuda if device.type == "cuda" else None,
@@ -390,7 +374,7 @@ def run(mode: str = "full", device="cpu", threads: Iterable[int] | None = None,
     torch.backends.cudnn.allow_tf32 = False          # float32 means float32
     torch.set_float32_matmul_precision("highest")
     measurements, skipped, compile_s = [], [], 0.0
-    load_before = _load_average()
+    load_before = load_average()
     i = 0
 
     def eager(layouts):
@@ -475,7 +459,7 @@ def run(mode: str = "full", device="cpu", threads: Iterable[int] | None = None,
                 i += 1
                 entry = {"network": name, "batch": batch, "layout": layout, "threads": n,
                          "dtype": dtype, "mode": how, "clock": clock_name, "time": t,
-                         "load": _load_average()}
+                         "load": load_average()}
                 if how == "compile":
                     entry["compile_s"] = info[0]
                 measurements.append(entry)
@@ -483,12 +467,12 @@ def run(mode: str = "full", device="cpu", threads: Iterable[int] | None = None,
                     _progress(i, f"{name} b{batch} {layout} {n}t {dtype} {how}", t)
                 if checkpoint is not None:
                     Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
-                    Path(checkpoint).write_text(json.dumps(result(_load_average()), indent=1))
+                    Path(checkpoint).write_text(json.dumps(result(load_average()), indent=1))
     finally:
         torch.backends.cudnn.allow_tf32 = saved[0]
         torch.set_float32_matmul_precision(saved[1])
         torch.set_num_threads(saved[2])
-    return _pairs_only(result(_load_average()))
+    return _pairs_only(result(load_average()))
 
 
 def _pairs_only(result: dict) -> dict:
@@ -527,7 +511,7 @@ def run_onnxruntime(mode: str = "full", threads: Iterable[int] = (1,),
     cfg = MODES[mode]
     size, batches = cfg["size"], tuple(batches or cfg["batches"])
     measurements, i = [], 0
-    load_before = _load_average()
+    load_before = load_average()
     export = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in cfg["networks"]:
@@ -562,7 +546,7 @@ def run_onnxruntime(mode: str = "full", threads: Iterable[int] = (1,),
                     measurements.append({"network": name, "batch": batch, "layout": "nchw",
                                          "threads": n, "dtype": "float32",
                                          "mode": "onnxruntime", "clock": clock_name,
-                                         "time": t, "load": _load_average()})
+                                         "time": t, "load": load_average()})
                     if progress:
                         _progress(i, f"onnxruntime {name} b{batch} {n}t", t)
     return {
@@ -578,7 +562,7 @@ def run_onnxruntime(mode: str = "full", threads: Iterable[int] = (1,),
                      "attempts": cfg["attempts"], "reliable_spread": RELIABLE_SPREAD},
         "export": export,
         "networks": _networks_info(size),
-        "load_average": {"before": load_before, "after": _load_average()},
+        "load_average": {"before": load_before, "after": load_average()},
         "note": note,
         "measurements": measurements,
         "skipped": [],

@@ -30,7 +30,6 @@ import datetime
 import json
 import os
 import platform
-import statistics
 import time
 from pathlib import Path
 
@@ -38,6 +37,7 @@ import torch
 from torch import nn
 from torch.utils.benchmark import Timer
 
+from snippets.bench import device_name, load_average, timing_stats
 from snippets.reparam import (RepVGGBlock, assert_fused_close, conv_bn, fuse_conv_bn,
                               randomize_batchnorm)
 
@@ -82,29 +82,6 @@ def build_case(case: str, cfg: dict) -> tuple[nn.Module, nn.Module, tuple[int, i
     raise ValueError(f"case must be one of {CASES}, got {case!r}")
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _load_average() -> list[float] | None:
-    """1, 5 and 15 minute load averages (how busy the machine was), where the OS has them."""
-    try:
-        return [round(v, 2) for v in os.getloadavg()]
-    except (AttributeError, OSError):
-        return None
-
-
-def _stats(times: list[float]) -> dict:
-    q1, median, q3 = statistics.quantiles(times, n=4) if len(times) > 1 else times * 3
-    return {"median_ms": median * 1e3, "iqr_ms": (q3 - q1) * 1e3, "runs": len(times)}
-
-
 def _count(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
@@ -132,7 +109,7 @@ def run(quick: bool = False, clock: str = "cpu", rounds: int | None = None,
     dev = torch.device(device)
     torch.set_num_threads(threads)
     timer_kwargs = {"timer": time.thread_time} if clock == "cpu" else {}
-    load_before = _load_average()
+    load_before = load_average()
     started = time.perf_counter()
     rows = []
     with torch.inference_mode():
@@ -153,7 +130,7 @@ def run(quick: bool = False, clock: str = "cpu", rounds: int | None = None,
                         m = timer.blocked_autorange(
                             min_run_time=cfg[case]["min_run_time"])
                         times[form].extend(m.times)
-                stats = {form: _stats(t) for form, t in times.items()}
+                stats = {form: timing_stats(t) for form, t in times.items()}
                 rows.append({"case": case, "batch": batch, "times": stats,
                              "speedup": stats["train"]["median_ms"]
                              / stats["fused"]["median_ms"],
@@ -161,7 +138,7 @@ def run(quick: bool = False, clock: str = "cpu", rounds: int | None = None,
     return {
         "benchmark": "re-parameterised blocks, training-time form vs fused (snippets.reparam_bench)",
         "device": dev.type,
-        "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else cpu_name(),
+        "device_name": device_name(dev),
         "torch": torch.__version__,
         "threads": threads,
         "cpu_count": os.cpu_count(),
@@ -169,7 +146,7 @@ def run(quick: bool = False, clock: str = "cpu", rounds: int | None = None,
         "platform": platform.platform(),
         "mode": "torch.inference_mode, float32, NCHW",
         "clock": "thread CPU time" if clock == "cpu" else "wall clock",
-        "load_average": {"before": load_before, "after": _load_average()},
+        "load_average": {"before": load_before, "after": load_average()},
         "seconds": round(time.perf_counter() - started, 1),
         "quick": quick,
         "config": {"conv_bn": cfg["conv_bn"],
